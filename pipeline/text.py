@@ -46,6 +46,33 @@ def _cut_long(text: str, a: int, b: int, limit: int) -> list[tuple[int, int]]:
     return out
 
 
+def _offsets(chunk: str) -> list[tuple[int, int]]:
+    """Blingfire sentence offsets within one paragraph, as character offsets.
+
+    ``text_to_sentences`` runs in C; its sentences are located in ``chunk`` with ``str.find``. Blingfire's own
+    ``text_to_sentences_and_offsets`` maps byte offsets in Python and is about 20x slower, so it is only the
+    fallback when a sentence does not appear verbatim (Blingfire normalised its white space).
+    """
+    try:
+        sents = blingfire.text_to_sentences(chunk).split("\n")
+    except Exception:  # pragma: no cover - blingfire rejects some inputs
+        return [(0, len(chunk))]
+    out = []
+    pos = 0
+    for sent in sents:
+        if not sent:
+            continue
+        at = chunk.find(sent, pos)
+        if at < 0:
+            try:
+                return list(blingfire.text_to_sentences_and_offsets(chunk)[1])
+            except Exception:  # pragma: no cover
+                return [(0, len(chunk))]
+        out.append((at, at + len(sent)))
+        pos = at + len(sent)
+    return out
+
+
 def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
     """Sentence spans of ``text`` as ``(start, end)`` character offsets, so ``text[start:end]`` is the sentence.
 
@@ -60,10 +87,7 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
         chunk = text[p0:p1]
         if not chunk.strip():
             continue
-        try:
-            _, offsets = blingfire.text_to_sentences_and_offsets(chunk)
-        except Exception:  # pragma: no cover - blingfire rejects some control characters
-            offsets = [(0, len(chunk))]
+        offsets = _offsets(chunk)
         for a, b in offsets:
             a, b = _trim(text, p0 + a, p0 + min(b, len(chunk)))
             if b <= a:

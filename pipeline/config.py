@@ -1,0 +1,172 @@
+"""One validated config object, grouped by stage.
+
+Loaded from ``configs/default.yaml`` (or ``--config FILE``) and overridable key by key with
+``--set stage.key=value`` (the value is parsed as YAML: ``3``, ``0.5``, ``null``, ``true``, ``[a, b]``).
+An unknown key or a bad value raises :class:`ConfigError` with one line naming the key, the value and the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline import PipelineError
+
+#: The config file used when ``--config`` is not given and it exists in the working directory.
+DEFAULT_CONFIG_PATH = Path("configs") / "default.yaml"
+
+
+class ConfigError(PipelineError):
+    """The config file or a ``--set`` override is invalid."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CsvColumns(_Section):
+    """Which CSV column feeds which article field; ``null`` means the field is absent."""
+
+    id: str | None = "article_id"
+    title: str | None = "title"
+    text: str = "text"
+    date: str | None = "publish_date"
+    source: str | None = None
+    url: str | None = "article_source_link"
+
+
+class IngestConfig(_Section):
+    csv_columns: CsvColumns = Field(default_factory=CsvColumns)
+    near_duplicate_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard of word shingles")
+    shingle_words: int = Field(3, ge=1, le=10)
+    num_perm: int = Field(128, ge=16, le=1024)
+    max_title_chars: int = Field(300, ge=10)
+    max_article_chars: int = Field(200_000, ge=1_000, description="longer texts are cut at a sentence end")
+    max_file_mb: float = Field(1024, gt=0)
+    min_sentence_chars: int = Field(2, ge=1)
+
+
+class EmbedConfig(_Section):
+    model: str = "all-MiniLM-L6-v2"
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    batch_size: int = Field(64, ge=1, le=4096)
+    threads: int | None = Field(None, ge=1)
+    max_seq_length: int | None = Field(None, ge=8)
+    cache_dir: str | None = None
+    use_cache: bool = True
+    article_vectors: str = "auto"
+
+
+class ClusterConfig(_Section):
+    n_themes: int | None = Field(None, ge=1)
+    threshold: float | None = Field(None, gt=0.0, lt=2.0)
+    story_threshold: float | None = Field(None, gt=0.0, lt=2.0)
+    min_size: int = Field(2, ge=1)
+    n_keywords: int = Field(10, ge=1, le=100)
+    random_state: int = 0
+
+
+class SummarizeConfig(_Section):
+    words: int | None = Field(100, ge=10)
+    sentences: int | None = Field(None, ge=1)
+    stories: bool = True
+
+
+class ReportConfig(_Section):
+    title: str = "News themes"
+    max_articles_per_theme: int = Field(50, ge=1)
+
+
+class EvaluateConfig(_Section):
+    rouge_words: int = Field(100, ge=1)
+
+
+class Config(_Section):
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    embed: EmbedConfig = Field(default_factory=EmbedConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    summarize: SummarizeConfig = Field(default_factory=SummarizeConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The plain dict of one stage's keys (what that stage declares it reads)."""
+        return getattr(self, name).model_dump(mode="json")
+
+
+def _format_error(err: ValidationError, data: dict) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"])
+    value = first.get("input")
+    if first["type"] == "extra_forbidden":
+        return f"unknown config key '{loc}'"
+    return f"config key '{loc}'={value!r}: {first['msg']}"
+
+
+def _set_path(data: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"config key '{dotted}': '{part}' is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``"cluster.min_size=3"`` -> ``("cluster.min_size", 3)``."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key or not all(key.split(".")):
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE such as cluster.min_size=3")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Read ``path`` (``None``: built-in defaults), apply ``--set`` overrides, validate."""
+    if path is None:
+        data: dict = {}
+        for item in overrides:
+            key, value = parse_override(item)
+            _set_path(data, key, value)
+        return _validate(data)
+    src = Path(path)
+    try:
+        raw = src.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {src}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {src}: {exc}") from None
+    try:
+        data = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {src}{where} is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {src} should hold a mapping of stage sections, not {type(data).__name__}")
+    for item in overrides:
+        key, value = parse_override(item)
+        _set_path(data, key, value)
+    return _validate(data)
+
+
+def _validate(data: dict) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, data)) from None
+
+
+def dump_default_yaml() -> str:
+    """The default config as commented YAML (``configs/default.yaml`` is this text)."""
+    return yaml.safe_dump(Config().model_dump(mode="json"), sort_keys=False)

