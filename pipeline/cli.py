@@ -313,7 +313,7 @@ def config_cmd(
             return
         from pipeline.artifacts import atomic_write_bytes, dumps
 
-        for section in cfg.model_fields:
+        for section in type(cfg).model_fields:
             path = stamps / f"{section}.json"
             data = dumps(cfg.section(section)).encode("utf-8")
             if not path.exists() or path.read_bytes() != data:

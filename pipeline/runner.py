@@ -104,10 +104,16 @@ def run_ingest(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
 
 
 # ------------------------------------------------------------------------------------------------------------------
+#: ``embed.model`` value selecting the model-free hashing embedder (tests, dry runs; poor themes).
+HASHING_MODEL = "hashing"
+
+
 def make_embedder(cfg: Config, progress: bool = False):
-    from pipeline.embed import Embedder
+    from pipeline.embed import Embedder, FakeEmbedder
 
     e = cfg.embed
+    if e.model == HASHING_MODEL:
+        return FakeEmbedder(dim=256, batch_size=e.batch_size, cache_dir=e.cache_dir, use_cache=False)
     return Embedder(
         e.model,
         backend=e.backend,
