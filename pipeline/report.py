@@ -101,8 +101,8 @@ def project_2d(vectors: np.ndarray, random_state: int = 0) -> np.ndarray:
 def _date_range(ids: list[str], meta: dict) -> str:
     dates = sorted(d for d in (meta.get(i, {}).get("date") for i in ids) if d)
     if not dates:
-        return "no dates"
-    return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+        return ""
+    return " · " + (dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}")
 
 
 def _anchor(aid: str, start: int, end: int) -> str:
@@ -239,8 +239,8 @@ def build_report(summaries: dict, articles: list[dict], ingest_report: dict, vec
             parts = []
             for st in t["stories"]:
                 parts.append(
-                    f'<div class="story"><h4>{e(st["label"])} <span class="meta">· {len(st["articles"])} articles · '
-                    f'{_date_range(st["articles"], meta)}</span></h4>{_summary_list(st["summary"], meta)}</div>'
+                    f'<div class="story"><h4>{e(st["label"])} <span class="meta">· {len(st["articles"])} '
+                    f'article{"s" if len(st["articles"]) != 1 else ""}{_date_range(st["articles"], meta)}</span></h4>{_summary_list(st["summary"], meta)}</div>'
                 )
             stories = f'<h3>Stories ({len(t["stories"])})</h3>' + "".join(parts)
         shown = ids[:max_articles]
@@ -249,7 +249,7 @@ def build_report(summaries: dict, articles: list[dict], ingest_report: dict, vec
         sections.append(
             f'<section class="panel theme" id="{e(t["id"])}" style="--c:{colour[t["id"]]}">'
             f'<h2>{e(t["label"])}</h2>'
-            f'<div class="meta">{len(ids)} articles · {_date_range(ids, meta)} · id {e(t["id"])}</div>'
+            f'<div class="meta">{len(ids)} articles{_date_range(ids, meta)} · id {e(t["id"])}</div>'
             f'<div>{kws}</div><h3>Summary</h3>{_summary_list(t["summary"], meta)}{stories}'
             f'<h3>Articles</h3>{"".join(article_block(a) for a in shown)}{more}</section>'
         )
