@@ -14,7 +14,7 @@ SHARED := pipeline/__init__.py pipeline/config.py pipeline/artifacts.py pipeline
 INPUT_FILES := $(shell find $(INPUTS) -type f -not -name '.*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install pipeline test test-fast bench bench-embed bench-cluster compare clean FORCE
+.PHONY: help install pipeline test test-fast bench bench-embed bench-cluster bench-pipeline compare clean FORCE
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -54,13 +54,16 @@ test: $(VENV)/.installed ## Run the test suite
 test-fast: $(VENV)/.installed ## Run the tests that do not load the real model
 	$(PY) -m pytest -q -m "not model and not browser"
 
-bench: bench-embed bench-cluster ## Print speed and memory figures (embedding roofline, clustering at scale)
+bench: bench-embed bench-cluster bench-pipeline ## Print speed and memory figures (roofline, scale, cold vs warm)
 
 bench-embed: $(VENV)/.installed ## Embedding throughput vs a float32 roofline, cold vs warm, peak memory
 	$(PY) benchmarks/bench_embed.py
 
 bench-cluster: $(VENV)/.installed ## Clustering time and peak memory at 1k, 10k, 100k articles
 	$(PY) benchmarks/bench_cluster.py
+
+bench-pipeline: $(VENV)/.installed ## Whole pipeline on news2017: cold vs warm (cached) run, peak memory
+	$(PY) benchmarks/bench_pipeline.py
 
 compare: $(VENV)/.installed ## Quality tables vs BERTopic and sumy (installs the bench extra)
 	$(PY) -m pip install --quiet -e '.[bench]'
