@@ -1,0 +1,255 @@
+"""Cluster stage on synthetic vectors: determinism, accounting, overrides, id stability, labels, edge cases, scale."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+from pipeline import PipelineError
+from pipeline.cluster import ClusterError, _select_keywords, background_similarity, cluster_articles, label_words
+
+TOPICS = [
+    ("iraq isis coalition baghdad nato airstrike militants mosul", "iraqi forces"),
+    ("gaza hamas ceasefire israel hostages egypt qatar truce", "gaza strip"),
+    ("earthquake magnitude tsunami chile santiago rescue quake", "death toll"),
+    ("olympic torch relay beijing protesters games athletes", "human rights"),
+    ("climate emissions bali carbon conference warming nations", "climate change"),
+]
+
+
+def make(n_per=(12, 10, 8, 6, 5), dim=64, spread=0.35, seed=0, prefix="a"):
+    """Well-separated blobs on the unit sphere with topical texts; ids in arrival order."""
+    rng = np.random.default_rng(seed)
+    centers = np.linalg.qr(rng.normal(size=(dim, len(TOPICS))))[0].T  # orthonormal centres
+    vecs, texts, ids, gold = [], [], [], []
+    for t, n in enumerate(n_per):
+        words, phrase = TOPICS[t]
+        w = words.split()
+        for j in range(n):
+            v = centers[t] + spread * rng.normal(size=dim) / np.sqrt(dim)
+            vecs.append(v / np.linalg.norm(v))
+            pick = rng.choice(len(w), size=6, replace=True)
+            texts.append(f"The {phrase} said {' '.join(w[i] for i in pick)} on Monday. {phrase} again {w[j % len(w)]}.")
+            gold.append(t)
+    order = rng.permutation(len(vecs))
+    vecs = np.asarray(vecs, dtype=np.float32)[order]
+    texts = [texts[i] for i in order]
+    gold = [gold[i] for i in order]
+    ids = [f"{prefix}{i:04d}" for i in range(len(vecs))]
+    return vecs, texts, ids, gold
+
+
+def assignment(res):
+    out = {}
+    for t in res["themes"]:
+        for a in t["articles"]:
+            assert a["id"] not in out
+            out[a["id"]] = t["id"]
+    for i in res["unclustered"]:
+        assert i not in out
+        out[i] = None
+    return out
+
+
+def test_recovers_blobs_and_accounts_for_every_article():
+    x, texts, ids, gold = make()
+    res = cluster_articles(x, texts, ids)
+    a = assignment(res)
+    assert sorted(a) == sorted(ids)
+    assert len(res["themes"]) == 5
+    for t in res["themes"]:
+        assert len({gold[ids.index(m["id"])] for m in t["articles"]}) == 1
+        assert t["size"] == len(t["articles"])
+        sims = [m["similarity"] for m in t["articles"]]
+        assert sims == sorted(sims, reverse=True)
+        story_members = [m["id"] for s in t["stories"] for m in s["articles"]]
+        assert sorted(story_members) == sorted(m["id"] for m in t["articles"])
+    sizes = [t["size"] for t in res["themes"]]
+    assert sizes == sorted(sizes, reverse=True)
+    json.dumps(res)  # JSON-ready
+
+
+def test_deterministic():
+    x, texts, ids, _ = make()
+    a = json.dumps(cluster_articles(x, texts, ids), sort_keys=True)
+    b = json.dumps(cluster_articles(x.copy(), list(texts), list(ids)), sort_keys=True)
+    assert a == b
+
+
+def test_deterministic_with_micro_clusters(monkeypatch):
+    import pipeline.cluster as c
+
+    monkeypatch.setattr(c, "MAX_LEAVES", 20)
+    x, texts, ids, _ = make(n_per=(30, 25, 20, 15, 10))
+    a = json.dumps(cluster_articles(x, texts, ids), sort_keys=True)
+    b = json.dumps(cluster_articles(x, texts, ids), sort_keys=True)
+    assert a == b
+    assert json.loads(a)["params"]["n_leaves"] <= 20
+
+
+def test_n_themes_override():
+    x, texts, ids, _ = make()
+    for k in (1, 2, 3, 5, 7):
+        res = cluster_articles(x, texts, ids, n_themes=k)
+        assert len(res["themes"]) == k
+        assert res["params"]["chosen_by"].startswith("n_themes")
+        assert sorted(assignment(res)) == sorted(ids)
+
+
+def test_threshold_override():
+    x, texts, ids, _ = make()
+    loose = cluster_articles(x, texts, ids, threshold=-1.0)
+    assert len(loose["themes"]) == 1 and loose["themes"][0]["size"] == len(ids)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tight = cluster_articles(x, texts, ids, threshold=1.0)
+    # only articles whose neighbour-averaged vectors coincide can still meet a threshold of 1
+    assert len(tight["unclustered"]) >= 0.8 * len(ids) and tight["params"]["theme_threshold"] == 1.0
+    assert loose["params"]["theme_threshold"] == -1.0
+
+
+def test_story_threshold_override():
+    x, texts, ids, _ = make()
+    res = cluster_articles(x, texts, ids, story_threshold=1.0)
+    # (almost) every article its own story: only coinciding neighbour-averaged vectors can share one
+    assert sum(len(t["stories"]) for t in res["themes"]) >= 0.8 * sum(t["size"] for t in res["themes"])
+    assert res["params"]["story_threshold"] == 1.0
+    res = cluster_articles(x, texts, ids, story_threshold=-1.0)
+    for t in res["themes"]:
+        assert len(t["stories"]) == 1
+
+
+def test_ids_stable_when_input_grows():
+    x, texts, ids, gold = make(seed=1)
+    x2, texts2, _, _ = make(seed=2)
+    first = cluster_articles(x, texts, ids)
+    grown_x = np.vstack([x, x2[:3]])
+    grown_ids = ids + ["z1", "z2", "z3"]
+    grown_texts = texts + texts2[:3]
+    for prev in (None, first):
+        second = cluster_articles(grown_x, grown_texts, grown_ids, previous=prev)
+        a, b = assignment(first), assignment(second)
+        old_ids = {t["id"] for t in first["themes"]}
+        assert old_ids <= {t["id"] for t in second["themes"]}
+        for i in ids:
+            assert a[i] == b[i]
+
+
+def test_previous_keeps_ids_even_when_anchor_changes():
+    x, texts, ids, _ = make(seed=3)
+    first = cluster_articles(x, texts, ids)
+    # same articles, reversed arrival order: content-derived ids would change, previous keeps them
+    r = slice(None, None, -1)
+    second = cluster_articles(x[r], texts[r], ids[r], previous=first)
+    assert {t["id"] for t in first["themes"]} == {t["id"] for t in second["themes"]}
+    assert assignment(first) == assignment(second)
+    for t1 in first["themes"]:
+        t2 = next(t for t in second["themes"] if t["id"] == t1["id"])
+        assert {s["id"] for s in t1["stories"]} == {s["id"] for s in t2["stories"]}
+
+
+def test_labels_unique_short_and_keywords_deduplicated():
+    x, texts, ids, _ = make()
+    res = cluster_articles(x, texts, ids)
+    labels = [t["label"] for t in res["themes"]]
+    assert len({lab.lower() for lab in labels}) == len(labels)
+    for t in res["themes"]:
+        assert 2 <= len(label_words(t["label"])) <= 6, t["label"]
+        assert 1 <= len(t["keywords"]) <= 10
+        for s in t["stories"]:
+            assert 2 <= len(label_words(s["label"])) <= 6, s["label"]
+    # same texts everywhere: labels still unique
+    same = ["gaza ceasefire talks resume in cairo"] * len(ids)
+    res = cluster_articles(x, same, ids)
+    labels = [t["label"] for t in res["themes"]]
+    assert len(set(labels)) == len(labels)
+    assert all(2 <= len(label_words(lab)) <= 6 for lab in labels)
+
+
+def test_select_keywords_merges_near_duplicates():
+    terms = ["iraqi forces", "iraqi force", "gaza", "gaza strip", "iraq", "isis coalition", "isis"]
+    scores = [1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.55]
+    got = _select_keywords(terms, scores, 10)
+    assert got == ["iraqi forces", "gaza strip", "iraq", "isis coalition"]
+
+
+def test_degenerate_inputs():
+    with pytest.warns(UserWarning):
+        res = cluster_articles(np.zeros((0, 8), np.float32), [], [])
+    assert res["themes"] == [] and res["unclustered"] == []
+    v = np.eye(8, dtype=np.float32)[:1]
+    with pytest.warns(UserWarning):
+        res = cluster_articles(v, ["one"], ["x"])
+    assert res["unclustered"] == ["x"]
+    v = np.eye(8, dtype=np.float32)[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cluster_articles(v, ["one", "two"], ["x", "y"])
+    assert sorted(assignment(res)) == ["x", "y"]
+    same = np.tile(np.eye(8, dtype=np.float32)[:1], (6, 1))
+    res = cluster_articles(same, ["the the"] * 6, list("abcdef"))  # identical vectors, only stop words
+    assert len(res["themes"]) == 1 and res["themes"][0]["size"] == 6
+    assert 2 <= len(label_words(res["themes"][0]["label"])) <= 6
+
+
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        ({"n_themes": 0}, "n_themes=0"),
+        ({"n_themes": 2.5}, "n_themes=2.5"),
+        ({"threshold": 1.5}, "threshold=1.5"),
+        ({"threshold": float("nan")}, "threshold=nan"),
+        ({"story_threshold": -3}, "story_threshold=-3"),
+        ({"min_size": 0}, "min_size=0"),
+        ({"n_keywords": 0}, "n_keywords=0"),
+        ({"n_themes": 2, "threshold": 0.5}, "n_themes=2"),
+        ({"previous": {"nope": 1}}, "previous"),
+    ],
+)
+def test_invalid_parameters(kw, name):
+    x, texts, ids, _ = make()
+    with pytest.raises(ClusterError, match=name.replace("(", r"\(")) as e:
+        cluster_articles(x, texts, ids, **kw)
+    assert isinstance(e.value, PipelineError)
+
+
+def test_invalid_inputs():
+    x, texts, ids, _ = make()
+    with pytest.raises(ClusterError, match="len\\(texts\\)"):
+        cluster_articles(x, texts[:-1], ids)
+    with pytest.raises(ClusterError, match="ids should be unique"):
+        cluster_articles(x, texts, [ids[0]] * len(ids))
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ClusterError, match="finite"):
+        cluster_articles(bad, texts, ids)
+
+
+def test_background_similarity_is_exact():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    g = x @ x.T
+    expect = (g.sum() - np.trace(g)) / (50 * 49)
+    assert background_similarity(x) == pytest.approx(expect)
+
+
+def test_20k_articles_no_dense_n_by_n():
+    n, dim = 20_000, 32
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(40, dim))
+    lab = rng.integers(0, 40, size=n)
+    x = (centers[lab] + 0.3 * rng.normal(size=(n, dim))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    texts = [f"topic{k} word{k} event" for k in lab]
+    ids = [f"id{i:06d}" for i in range(n)]
+    tracemalloc.start()
+    res = cluster_articles(x, texts, ids)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < n * n * 4 / 10, peak  # well under one float32 n x n matrix (1.6 GB)
+    assert sum(t["size"] for t in res["themes"]) + len(res["unclustered"]) == n

