@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "onnx-int8"])
     ap.add_argument("--model", default=None, help="model name or local folder (default: the packaged MiniLM)")
     ap.add_argument("--cache-dir", default=None, help="vector cache folder (default: the per-user cache)")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="also show KMeans ARI mean+-sd over this many random_state values (spread of the estimate)")
     args = ap.parse_args(argv)
 
     path = DATA / "ecbplus" / "articles.jsonl"
@@ -78,21 +80,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n} articles, {len(sents)} sentences, {len(has_title)} titles; model {emb.model_id}; "
           f"embedded in {time.perf_counter() - t0:.1f}s; {n_trunc} texts truncated at {emb.spec.max_seq_length} tokens")
 
-    methods = {"direct (whole text)": direct}
+    methods = {"direct (whole text)": article_vectors(sv, owner, n, method="direct", text_vectors=direct)}
     methods["mean"] = article_vectors(sv, owner, n, method="mean")
     for h in (1.0, 2.0, 3.0, 5.0, 10.0):
         methods[f"lead h={h:g}"] = article_vectors(sv, owner, n, method="lead", lead_halflife=h)
-    for w in (0.3, 0.5):
-        methods[f"title+mean w={w:g}"] = article_vectors(sv, owner, n, tv, method="title+mean", title_weight=w)
-        methods[f"title+lead h=3 w={w:g}"] = article_vectors(sv, owner, n, tv, method="title+lead",
-                                                            title_weight=w, lead_halflife=3.0)
-    methods["(direct+mean)/2"] = article_vectors(np.concatenate([direct, methods["mean"]]),
-                                                 np.r_[np.arange(n), np.arange(n)], n, method="mean")
+    if has_title:
+        for w in (0.3, 0.5):
+            methods[f"title+mean w={w:g}"] = article_vectors(sv, owner, n, tv, method="title+mean", title_weight=w)
+            methods[f"title+lead h=2 w={w:g}"] = article_vectors(sv, owner, n, tv, method="title+lead",
+                                                                title_weight=w, lead_halflife=2.0)
+    else:
+        print("no article has a title: the title+ methods equal their body-only methods and are not shown")
+    methods["direct+mean"] = article_vectors(sv, owner, n, method="direct+mean", text_vectors=direct)
+    methods["direct+lead h=2"] = article_vectors(sv, owner, n, method="direct+lead", text_vectors=direct,
+                                                 lead_halflife=2.0)
 
     label = [a["label"] for a in arts]
     topic = [a["topic"] for a in arts]
     cols = [("kmeans", "label"), ("kmeans", "topic"), ("agglo", "label"), ("agglo", "topic")]
-    head = f"{'method':26s}" + "".join(f" {a[:5]}/{g:5s} ARI  B3F1" for a, g in cols) + "   mean"
+    head = (f"{'method':26s}" + "".join(f" {a[:5]}/{g:5s} ARI  B3F1" for a, g in cols) + "   mean"
+            + (f"  km ARI label/topic, {args.seeds} seeds" if args.seeds > 1 else ""))
     print(f"\nk = {len(set(label))} for label (event), {len(set(topic))} for topic")
     print(head)
     print("-" * len(head))
@@ -100,8 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         vals = []
         for algo, gold in cols:
             vals += list(cluster_scores(X, label if gold == "label" else topic, algo))
+        extra = ""
+        if args.seeds > 1:
+            from sklearn.cluster import KMeans
+            from sklearn.metrics import adjusted_rand_score
+
+            for gold in (label, topic):
+                k = len(set(gold))
+                aris = [adjusted_rand_score(gold, KMeans(n_clusters=k, n_init=10, random_state=s).fit_predict(X))
+                        for s in range(args.seeds)]
+                extra += f"  {np.mean(aris):.3f}+-{np.std(aris):.3f}"
         print(f"{name:26s}" + "".join(f"      {vals[i]:.3f} {vals[i + 1]:.3f}" for i in range(0, 8, 2))
-              + f"  {np.mean(vals):.3f}", flush=True)
+              + f"  {np.mean(vals):.3f}" + extra, flush=True)
     return 0
 
 

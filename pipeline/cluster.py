@@ -1,25 +1,29 @@
 """Cluster stage: articles -> themes -> stories, with c-TF-IDF keywords and short labels.
 
-Algorithm
----------
-Themes and stories come from one method, **group-average (UPGMA) agglomerative clustering on cosine
-similarity**, cut at a similarity threshold:
+How themes and stories are found (README paragraph)
+---------------------------------------------------
+Themes and stories are two cuts of one **group-average (UPGMA) merge tree on cosine similarity**. (1) *Smoothing*:
+each article vector is replaced by the mean of its 15 nearest neighbours (itself included; at most a tenth of the
+articles; 15 is UMAP's and so BERTopic's default neighbourhood), which pulls the articles of one event together.
+(2) *Tree*: group-average linkage merges, most similar first, the two groups whose articles are most similar on
+average. On unit vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree needs only group sums: up to
+2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000 micro-clusters (linear in the
+number of articles), so no articles x articles matrix is ever built. (3) *Automatic theme cut*: cutting the tree at a
+threshold t keeps the groups whose members are at least t similar on average; t is chosen on a 0.01 grid as the cut
+with the best mean **silhouette** computed on the articles' own (unsmoothed) vectors: each article's average
+similarity to its own group against its most similar other group. This needs no number of themes and no
+per-corpus constant. (4) *Stories*: the finest cut of the same tree whose silhouette is still at least 90% of the
+best one (finer cuts stop paying off in separation), nested inside each theme. (5) *Polish*: after each cut,
+a few passes move every article to the group it is most similar to on average, and leave it out (unclustered, or a
+one-article story) when that average is below the cut threshold, i.e. the linkage rule applied to one article.
+Groups smaller than ``min_size`` are listed as unclustered, never dropped. Overrides: ``n_themes`` cuts the tree
+into exactly that many themes; ``threshold`` / ``story_threshold`` fix the cut similarity.
 
-1. *Leaves.* Up to ``MAX_LEAVES`` articles are clustered exactly, one leaf per article. Above that, MiniBatchKMeans
-   first over-clusters the articles into ``MAX_LEAVES`` micro-clusters (cost linear in the number of articles);
-   each micro-cluster is kept as the vector sum of its members and its size.
-2. *Merge tree.* Because the vectors are unit length, the mean cosine similarity between every article of group A
-   and every article of group B is exactly ``sum(A) . sum(B) / (|A| |B|)``, so group-average linkage over the
-   leaves is computed from the leaf sums alone (a ``MAX_LEAVES`` x ``MAX_LEAVES`` Gram matrix, never an
-   articles x articles one) with the nearest-neighbour-chain algorithm.
-3. *Cut.* Merges are applied while the mean pairwise similarity of the two groups is at least the threshold.
-   Groups smaller than ``min_size`` are reported as unclustered, never dropped.
-4. *Stories.* Inside each theme the same method runs again with the (tighter) story threshold; every article of a
-   theme is in exactly one story (a story may have a single article).
-
-Automatic granularity
----------------------
-See :func:`auto_thresholds`.
+Keywords are class-based TF-IDF (BERTopic's formula) over 1-3-grams of the title and lead (English stop words
+removed, unclustered articles as one extra class), with near-duplicates merged; a label is the top two or three
+non-overlapping keyphrases (2 to 6 words) joined with " · ", spelled as in the articles and made unique. Ids derive
+from a group's first article (input order = arrival order), or are carried over from ``previous`` by member overlap,
+so a few new articles do not renumber anything.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import numpy as np
 
 from pipeline import PipelineError
 
-#: Above this many articles, MiniBatchKMeans micro-clusters become the leaves of the merge tree.
+#: Above this many articles, spherical k-means micro-clusters become the leaves of the merge tree.
 MAX_LEAVES = 2000
 #: At most this many articles are scored when the silhouette picks the cut.
 SILHOUETTE_SAMPLE = 2000
@@ -44,8 +48,9 @@ GRID_STEP = 0.01
 STORY_SILHOUETTE_RATIO = 0.9
 #: Passes of the group-average polish after each cut.
 REFINE_ITERATIONS = 5
-#: Neighbours averaged per article before clustering (capped at a tenth of the articles).
-SMOOTH_K = 10
+#: Neighbours averaged per article before the merge tree (capped at a tenth of the articles); 15 is UMAP's (and so
+#: BERTopic's) default neighbourhood size.
+SMOOTH_K = 15
 #: Lloyd passes of the spherical k-means that makes the micro-clusters.
 LEAF_ITERATIONS = 3
 
@@ -118,11 +123,15 @@ def _smooth(x: np.ndarray, k: int, leaf: np.ndarray, sums: np.ndarray, chunk: in
         order = np.argsort(leaf, kind="stable")
         bounds = np.searchsorted(leaf[order], np.arange(len(sums) + 1))
         members = [order[bounds[i] : bounds[i + 1]] for i in range(len(sums))]
+        csim = cen @ cen.T
+        np.fill_diagonal(csim, np.inf)  # own micro-cluster first
+        nearest = np.argsort(-csim, axis=1, kind="stable")[:, :probe]
+        del csim
         for li in range(len(sums)):
             rows = members[li]
             if len(rows) == 0:
                 continue
-            near = np.argsort(-(cen @ cen[li]), kind="stable")[:probe]
+            near = nearest[li]
             cand = np.concatenate([members[j] for j in near])
             kk = min(k, len(cand))
             sim = x[rows] @ x[cand].T
@@ -198,8 +207,13 @@ def _cut(merges: list[tuple[float, int, int]], m: int, threshold: float) -> np.n
 
 #: Characters of each article (title + lead) used for keywords: keeps c-TF-IDF cheap on 100k articles.
 KEYWORD_CHARS = 1000
-#: At most this many articles build the keyword vocabulary (every article is then counted against it).
-VOCAB_SAMPLE = 20000
+#: Above this many articles, keywords are counted on each story's most central articles in proportion.
+KEYWORD_SAMPLE = 30000
+#: Reporting words that every news article uses: not keywords.
+_NEWS_WORDS = {"said", "says", "say", "told", "according", "reported", "reports", "added", "just", "like",
+               "reuters", "afp", "ap", "mr", "mrs", "ms", "monday", "tuesday", "wednesday", "thursday", "friday",
+               "saturday", "sunday", "year", "years", "new", "time"}
+_STOP_WORDS: list[str] | None = None
 _TOKEN = r"(?u)\b[^\W\d_][\w'’-]*[^\W_]\b"
 
 
@@ -259,23 +273,27 @@ def _select_keywords(terms: Sequence[str], scores: Sequence[float], n: int) -> l
     return out
 
 
+def _stop_words() -> list[str]:
+    global _STOP_WORDS
+    if _STOP_WORDS is None:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        _STOP_WORDS = sorted(set(ENGLISH_STOP_WORDS) | _NEWS_WORDS)
+    return _STOP_WORDS
+
+
 class _Keywords:
     """Class-based TF-IDF over 1-3-grams (English stop words removed), computed once per run."""
 
-    def __init__(self, texts: Sequence[str], sample: np.ndarray):
+    def __init__(self, texts: Sequence[str]):
         from sklearn.feature_extraction.text import CountVectorizer
 
         docs = [t[:KEYWORD_CHARS] for t in texts]
         self.n = len(docs)
-        kw = dict(ngram_range=(1, 3), stop_words="english", token_pattern=_TOKEN, lowercase=True, dtype=np.float32)
-        min_df = 2 if len(sample) >= 50 else 1
+        kw = dict(ngram_range=(1, 3), stop_words=_stop_words(), token_pattern=_TOKEN, lowercase=True, dtype=np.float32)
         try:
-            cv = CountVectorizer(min_df=min_df, **kw)
-            if len(sample) == len(docs):
-                self.x = cv.fit_transform(docs).tocsr()
-            else:
-                cv.fit([docs[i] for i in sample])
-                self.x = cv.transform(docs).tocsr()
+            cv = CountVectorizer(min_df=2 if self.n >= 50 else 1, **kw)
+            self.x = cv.fit_transform(docs).tocsr()
             self.terms = cv.get_feature_names_out()
         except ValueError:  # empty vocabulary (no words, only stop words)
             self.x, self.terms = None, np.array([], dtype=object)
@@ -334,6 +352,14 @@ def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def _same_word(a: str, b: str) -> bool:
+    """Equal, or one a short extension of the other ("iraq" / "iraqi", "iran" / "iranian")."""
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 3
+
+
 def _make_label(keywords: Sequence[str], forms: dict[str, str], skip: int = 0) -> str:
     """2-6 words: the top keyphrases (up to three) joined with `` · ``, spelled as in the articles."""
     parts: list[str] = []
@@ -341,7 +367,8 @@ def _make_label(keywords: Sequence[str], forms: dict[str, str], skip: int = 0) -
     used: set[str] = set()
     for p in list(keywords)[skip:]:
         toks = p.split()
-        if n_words + len(toks) > 6 or used & {_stem(t) for t in toks}:
+        stems = {_stem(t) for t in toks}
+        if n_words + len(toks) > 6 or any(_same_word(a, b) for a in stems for b in used):
             continue
         parts.append(" ".join(forms.get(t, t) for t in toks))
         used |= {_stem(t) for t in toks}
@@ -430,19 +457,6 @@ def _assign_ids(groups: list[list[str]], prefix: str, old: list[tuple[str, set[s
 
 # --------------------------------------------------------------------------------------------- granularity
 
-def background_similarity(x: np.ndarray) -> float:
-    """Mean cosine similarity over all pairs of distinct rows of the unit vectors ``x``, in O(n d)."""
-    n = x.shape[0]
-    if n < 2:
-        return 0.0
-    s = x.sum(axis=0, dtype=np.float64)
-    self_sim = float(np.einsum("ij,ij->", x, x, dtype=np.float64))
-    return float((s @ s - self_sim) / (n * (n - 1)))
-
-
-# --------------------------------------------------------------------------------------------- main
-
-
 def _prefix_for(merges: list, sizes: np.ndarray, k: int, min_size: int) -> int:
     """Number of merges (most similar first) giving exactly ``k`` groups of >= ``min_size`` articles; the
     coarsest such cut, or the closest count when ``k`` cannot be reached."""
@@ -481,7 +495,7 @@ def _check(name: str, value, ok: bool, rule: str) -> None:
         raise ClusterError(f"{name}={value!r} should be {rule}.")
 
 
-def _silhouettes(x: np.ndarray, leaf: np.ndarray, sums: np.ndarray, sizes: np.ndarray, merges: list,
+def _silhouettes(x: np.ndarray, sums: np.ndarray, *, leaf: np.ndarray, sizes: np.ndarray, merges: list,
                  grid: np.ndarray, random_state: int) -> np.ndarray:
     """Mean cosine silhouette of the cut at each threshold of ``grid`` (sklearn's definition: a singleton scores
     0; a one-group cut scores -1 so it is never preferred to a real split).
@@ -675,6 +689,7 @@ def cluster_articles(
     leaf, sums, sizes = _leaves(x, MAX_LEAVES, random_state)
     k_smooth = max(1, min(SMOOTH_K, n // 10))
     x = _smooth(x, k_smooth, leaf, sums)
+    raw_sums = sums
     if k_smooth > 1:
         sums = np.zeros_like(sums)
         _add_rows(sums, leaf, x)
@@ -682,7 +697,9 @@ def cluster_articles(
     merges = _upgma(sums, sizes)
     grid = np.round(np.arange(GRID_STEP, 1.0, GRID_STEP), 4)
     need_sil = (n_themes is None and threshold is None) or story_threshold is None
-    sil = _silhouettes(x, leaf, sums, sizes, merges, grid, random_state) if need_sil else None
+    # the tree is built on the smoothed vectors, but a cut is judged on the articles' own vectors
+    sil = (_silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=merges, grid=grid, random_state=random_state)
+           if need_sil else None)
     if n_themes is not None:
         n_merges = _prefix_for(merges, sizes, int(n_themes), min_size)
         t_theme = merges[n_merges - 1][0] if n_merges else 1.0
@@ -726,16 +743,30 @@ def cluster_articles(
         story_rows.append([rows[q] for q in groups])
     info = {"threshold": t_theme, "n_leaves": m}
 
-    # ---- keywords and labels (one c-TF-IDF pass over articles)
-    docs = [f"{titles[i]}\n{texts[i]}" if titles is not None and titles[i] else str(texts[i]) for i in range(n)]
-    step = max(1, math.ceil(n / VOCAB_SAMPLE))
-    sample = set(range(0, n, step))
-    for stories in story_rows:  # every story contributes at least its first member to the vocabulary
-        sample.update(int(s[0]) for s in stories)
-    kw = _Keywords(docs, np.array(sorted(sample)))
-    theme_kw = kw.top(theme_rows, n_keywords)
+    # ---- keywords and labels (one c-TF-IDF pass; above KEYWORD_SAMPLE articles, each story's most central
+    # articles in proportion, so the text work stays bounded)
     flat_stories = [s for stories in story_rows for s in stories]
-    story_kw = kw.top(flat_stories, n_keywords)
+    members_t = [_members(r, x_raw, ids) for r in theme_rows]
+    members_s = [_members(r, x_raw, ids) for r in flat_stories]
+    index = {a: i for i, a in enumerate(ids)}
+    docs = [f"{titles[i]}\n{texts[i]}" if titles is not None and titles[i] else str(texts[i]) for i in range(n)]
+    if n <= KEYWORD_SAMPLE:
+        sub = np.arange(n)
+    else:
+        frac = KEYWORD_SAMPLE / n
+        pick = [index[a["id"]] for ms in members_s for a in ms[: max(1, math.ceil(frac * len(ms)))]]
+        pick += rest[:: max(1, math.ceil(1 / frac))].tolist()
+        sub = np.unique(np.asarray(pick, dtype=np.int64))
+    pos = np.full(n, -1)
+    pos[sub] = np.arange(len(sub))
+
+    def local(rows: np.ndarray) -> np.ndarray:
+        p_ = pos[rows]
+        return p_[p_ >= 0]
+
+    kw = _Keywords([docs[i] for i in sub])
+    theme_kw = kw.top([local(r) for r in theme_rows], n_keywords)
+    story_kw = kw.top([local(r) for r in flat_stories], n_keywords)
 
     # ---- ids (oldest member first), matching earlier themes when given
     def in_order(rows: np.ndarray) -> list[str]:
@@ -750,13 +781,10 @@ def cluster_articles(
     themes = []
     k = 0
     taken_story: set[str] = set()
-    members_t = [_members(r, x_raw, ids) for r in theme_rows]
-    members_s = [_members(r, x_raw, ids) for r in flat_stories]
 
     def forms_of(member_list: list[dict]) -> dict[str, str]:
-        return _surface_forms([docs[index[m["id"]]][:KEYWORD_CHARS] for m in member_list[:8]])
+        return _surface_forms([docs[index[m["id"]]][:KEYWORD_CHARS] for m in member_list[:5]])
 
-    index = {a: i for i, a in enumerate(ids)}
     theme_labels = _unique_labels(theme_kw, [forms_of(m) for m in members_t],
                                   [f"theme {tid[-4:]}" for tid in theme_ids])
     story_labels = _unique_labels(story_kw, [forms_of(m) for m in members_s],

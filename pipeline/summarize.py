@@ -109,16 +109,22 @@ DEFAULTS: dict[str, object] = {
 # --------------------------------------------------------------------------------------------------- filters
 
 _DATELINE = re.compile(
-    r"^(?:[A-Z][\w.'’&-]*(?:[ ,]+[A-Z][\w.'’&-]*){0,5})\s*(?:\([^()]{1,40}\))?\s*[-–—]{1,2}\s+(?=\S)"
+    r"^(?:[A-Z][\w.'’&-]*(?:[ ,]+[A-Z][\w.'’&-]*){0,5})\s*(?:\([^()]{1,40}\))?\s*[-–—_]{1,2}\s+(?=\S)"
 )
-_DATELINE_AGENCY = re.compile(r"^[^()]{1,60}\((?:Reuters|AP|AFP|CNN|Bloomberg|UPI|dpa|Xinhua)\)\s*[-–—:]?\s*", re.I)
+_DATELINE_AGENCY = re.compile(
+    r"^[^()]{1,60}\((?:Reuters|AP|AFP|CNN|Bloomberg|UPI|dpa|Xinhua)\)\s*[-–—_:]?\s*", re.I
+)
 _BYLINE = re.compile(
     r"^\(?\s*(?:by\s+[A-Z]|reporting\s+by|writing\s+by|editing\s+by|additional\s+reporting|compiled\s+by|"
     r"contributed\s+by|sources?\s*:|photo\s*:|image\s*:|file\s+photo|pictured\s*:|caption\s*:|copyright|©|"
     r"all\s+rights\s+reserved|click\s+here|read\s+more|related\s*:|follow\s+us|sign\s+up|subscribe)",
     re.I,
 )
-_CAPTION = re.compile(r"^\(?\s*(?:photo|image|picture|video|file|credit|pictured)\b[^.]{0,40}[:)]", re.I)
+_CAPTION = re.compile(
+    r"^(?:\(\s*(?:photo|image|picture|video|file|credit|pictured)\b|"
+    r"(?:photo|image|picture|video|file\s+photo|credit|pictured)(?:\s+credit)?\s*:)",
+    re.I,
+)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _PRONOUN_LEAD = re.compile(
     r"^(?:he|she|they|it|this|these|those|that|his|her|their|its|but|however|also|meanwhile|instead|"

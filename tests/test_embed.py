@@ -160,7 +160,7 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 # --- model resolution -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["no-such-org/no-such-model-xyz", "/nonexistent/model/folder", "surely-not-a-model-123"])
+@pytest.mark.parametrize("name", ["no-such-org/no-such-model-xyz", "/nonexistent/model/folder", "not-a-model-123"])
 def test_missing_model_is_a_clear_embed_error(name, tmp_path):
     with pytest.raises(EmbedError) as ei:
         Embedder(name, cache_dir=tmp_path)
@@ -209,6 +209,21 @@ def test_article_vectors_methods():
     np.testing.assert_allclose(lead, sv[0] / np.linalg.norm(sv[0]), atol=1e-4)
     with pytest.raises(EmbedError):
         article_vectors(sv, sa, 5, method="nope")
+
+
+def test_article_vectors_direct_methods():
+    rng = np.random.default_rng(1)
+    sv = rng.normal(size=(4, 6)).astype(np.float32)
+    sa = np.array([0, 0, 1, 1])
+    xv = rng.normal(size=(3, 6)).astype(np.float32)
+    xv[2] = 0
+    d = article_vectors(sv, sa, 3, method="direct", text_vectors=xv)
+    np.testing.assert_allclose(d[:2], xv[:2] / np.linalg.norm(xv[:2], axis=1, keepdims=True), rtol=1e-5)
+    assert not d[2].any()
+    mix = article_vectors(sv, sa, 3, method="direct+lead", text_vectors=xv)
+    np.testing.assert_allclose(np.linalg.norm(mix[:2], axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(EmbedError, match="text_vectors"):
+        article_vectors(sv, sa, 3, method="direct")
 
 
 # --- the real packaged model ------------------------------------------------------------------------------------
@@ -307,3 +322,14 @@ def test_manifest_is_json_with_checksums(tmp_path):
     m = json.loads(man.read_text())
     assert {"n", "dim", "vec_bytes", "vec_crc", "key_bytes", "key_crc", "model_id"} <= set(m)
     assert (man.parent / "model_id.txt").read_text().strip() == "fake-bow:64:0"
+
+
+def test_large_encode_is_stored_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(FakeEmbedder, "FLUSH_EVERY", 3)
+    texts = [f"sentence number {i}" for i in range(10)]
+    e = FakeEmbedder(cache_dir=tmp_path)
+    v = e.encode(texts)
+    assert len(_vector_files(tmp_path)) == 4 and e.stats["n_computed"] == 10
+    np.testing.assert_array_equal(v, FakeEmbedder().encode(texts))
+    e.encode(texts)
+    assert e.stats["n_cached"] == 10

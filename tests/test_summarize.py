@@ -266,3 +266,12 @@ def test_zero_time_limit_still_returns_a_valid_summary():
     cands, vecs = make_group(n_articles=6, seed=2)
     res = summarize_group_details(cands, vecs, words=60, time_limit=0.0)
     assert res.solver in ("ilp", "greedy") and res.indices and n_words(cands, res.indices) <= 60
+
+
+def test_duc_style_underscore_dateline():
+    from pipeline.summarize import content_start
+
+    t = "UNITED NATIONS (AP) _ The Security Council voted on Friday to extend the mission."
+    assert t[content_start(t) :].startswith("The Security")
+    t = "MOSCOW _ Russia's parliament approved the budget on Wednesday after months of talks."
+    assert t[content_start(t) :].startswith("Russia's")
