@@ -285,8 +285,31 @@ def run(
         runner.run_ingest(inputs, rf, cfg, ctx.say)
         runner.run_embed(rf, cfg, ctx.say, progress=ctx.progress)
         runner.run_cluster(rf, cfg, ctx.say)
-        runner.run_summarize(rf, cfg, ctx.say)
+        doc = runner.run_summarize(rf, cfg, ctx.say)
         runner.run_report(rf, cfg, ctx.say)
+        if not quiet:
+            typer.echo(format_themes(doc))
+
+
+def format_themes(doc: dict, width: int = 100) -> str:
+    """The themes of a summaries.json as plain text: label, size, summary sentences with their sources."""
+    import textwrap
+
+    lines = []
+    titles = {k: v.get("title") or k for k, v in doc["articles"].items()}
+    for t in doc["themes"]:
+        n_st = len(t.get("stories", []))
+        n_art = len(t["articles"])
+        lines.append(f"\n## {t['label']}  ({n_art} article{'s' * (n_art != 1)}, {n_st} stor{'ies' if n_st != 1 else 'y'})")
+        if t.get("keywords"):
+            lines.append("   keywords: " + ", ".join(t["keywords"][:8]))
+        for s in t["summary"]:
+            src = titles.get(s["article_id"], s["article_id"])
+            body = textwrap.fill(s["text"], width=width, initial_indent=" - ", subsequent_indent="   ")
+            lines.append(f"{body}\n   [{src[:60]} {s['start']}:{s['end']}]")
+    if doc.get("unclustered"):
+        lines.append(f"\nunclustered: {len(doc['unclustered'])} articles")
+    return "\n".join(lines).lstrip("\n")
 
 
 @app.command("config")

@@ -50,6 +50,10 @@ def seeds_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     res = invoke("run", SEEDS, "--out", out, *FAST)
     assert res.exit_code == 0, res.output
+    doc = json.loads((out / "summaries.json").read_text())
+    for t in doc["themes"]:  # `run` prints every theme and its summary
+        assert f"## {t['label']}" in res.stdout
+        assert all(s["text"][:40] in res.stdout.replace("\n   ", " ") for s in t["summary"])
     return out
 
 
