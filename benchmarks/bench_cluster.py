@@ -64,7 +64,8 @@ def one(n: int, dim: int) -> dict:
         res = cluster_articles(x, texts, ids)
     dt = time.perf_counter() - t0
     return {"n": n, "seconds": round(dt, 2), "peak_mb": round(_rss_mb() - before, 1),
-            "themes": len(res["themes"]), "unclustered": len(res["unclustered"]),
+            "themes": len(res["themes"]), "stories": sum(len(t["stories"]) for t in res["themes"]),
+            "unclustered": len(res["unclustered"]),
             "leaves": res["params"]["n_leaves"], "dense_nxn_mb": round(n * n * 4 / 2**20, 1)}
 
 
@@ -77,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(one(args.one, args.dim)))
         return 0
-    print("| articles | time (s) | peak memory (MB) | dense n x n float32 (MB) | themes | unclustered | leaves |")
-    print("|---|---|---|---|---|---|---|")
+    print("| articles | time (s) | peak memory (MB) | dense n x n float32 (MB) | themes | stories | unclustered | "
+          "leaves |")
+    print("|---|---|---|---|---|---|---|---|")
     rows = []
     for n in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--one", str(n), "--dim", str(args.dim)],
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(r)
         print(f"| {r['n']:,} | {r['seconds']} | {r['peak_mb']} | {r['dense_nxn_mb']:,} | {r['themes']} | "
-              f"{r['unclustered']} | {r['leaves']} |", flush=True)
+              f"{r['stories']} | {r['unclustered']} | {r['leaves']} |", flush=True)
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         print(f"\ntime ratio {b['seconds'] / a['seconds']:.1f}x for {b['n'] / a['n']:.0f}x articles")

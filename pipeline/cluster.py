@@ -2,7 +2,7 @@
 
 How themes and stories are found (README paragraph)
 ---------------------------------------------------
-Themes and stories are two cuts of one **group-average (UPGMA) merge tree on cosine similarity**. (1) *Smoothing*:
+Themes and stories are cuts of **group-average (UPGMA) merge trees on cosine similarity**. (1) *Smoothing*:
 each article vector is replaced by the mean of its 15 nearest neighbours (itself included; at most a tenth of the
 articles; 15 is UMAP's and so BERTopic's default neighbourhood), which pulls the articles of one event together.
 (2) *Tree*: group-average linkage merges, most similar first, the two groups whose articles are most similar on
@@ -12,12 +12,16 @@ number of articles), so no articles x articles matrix is ever built. (3) *Automa
 threshold t keeps the groups whose members are at least t similar on average; t is chosen on a 0.01 grid as the cut
 with the best mean **silhouette** computed on the articles' own (unsmoothed) vectors: each article's average
 similarity to its own group against its most similar other group. This needs no number of themes and no
-per-corpus constant. (4) *Stories*: the finest cut of the same tree whose silhouette is still at least 90% of the
-best one (finer cuts stop paying off in separation), nested inside each theme. (5) *Polish*: after each cut,
-a few passes move every article to the group it is most similar to on average, and leave it out (unclustered, or a
-one-article story) when that average is below the cut threshold, i.e. the linkage rule applied to one article.
+per-corpus constant. (4) *Stories*: a second tree, built the same way on vectors smoothed over only 5 neighbours
+(a neighbourhood of 15 blurs an event of a handful of articles into its neighbours), cut at its finest threshold
+whose silhouette (again on the articles' own vectors) is still at least 90% of that tree's best one (finer cuts
+stop paying off in separation); stories are its groups intersected with the themes, so they nest. (5) *Polish*:
+after each cut, a few passes move every article to the group it is most similar to on average, and leave it out
+(unclustered, or a one-article story) when that average is below the cut threshold, i.e. the linkage rule applied
+to one article.
 Groups smaller than ``min_size`` are listed as unclustered, never dropped. Overrides: ``n_themes`` cuts the tree
-into exactly that many themes; ``threshold`` / ``story_threshold`` fix the cut similarity.
+into exactly that many themes; ``threshold`` / ``story_threshold`` fix the cut similarity (of the theme and
+story tree respectively).
 
 Keywords are class-based TF-IDF (BERTopic's formula) over 1-3-grams of the title and lead (English stop words
 removed, unclustered articles as one extra class), with near-duplicates merged; a label is the top two or three
@@ -51,6 +55,10 @@ REFINE_ITERATIONS = 5
 #: Neighbours averaged per article before the merge tree (capped at a tenth of the articles); 15 is UMAP's (and so
 #: BERTopic's) default neighbourhood size.
 SMOOTH_K = 15
+#: Neighbours averaged per article before the *story* tree (capped at a tenth of the articles): a third of
+#: ``SMOOTH_K``, so an event of a handful of articles is not averaged into its neighbours. Set on the ECB+ dev set
+#: (stories ARI 0.83-0.86 for 3-10 neighbours, best at 5; 15 gave 0.82): see ``benchmarks/compare_clustering.py``.
+STORY_SMOOTH_K = 5
 #: Lloyd passes of the spherical k-means that makes the micro-clusters.
 LEAF_ITERATIONS = 3
 
@@ -684,7 +692,7 @@ def cluster_articles(
         params.update(theme_threshold=None, story_threshold=None, chosen_by="too few articles")
         return {"themes": [], "unclustered": list(ids), "params": params}
 
-    # ---- one merge tree; themes and stories are two cuts of it, each polished
+    # ---- themes: a cut of the merge tree on the smoothed vectors, polished
     x_raw = x
     leaf, sums, sizes = _leaves(x, MAX_LEAVES, random_state)
     k_smooth = max(1, min(SMOOTH_K, n // 10))
@@ -696,10 +704,9 @@ def cluster_articles(
     m = len(sizes)
     merges = _upgma(sums, sizes)
     grid = np.round(np.arange(GRID_STEP, 1.0, GRID_STEP), 4)
-    need_sil = (n_themes is None and threshold is None) or story_threshold is None
     # the tree is built on the smoothed vectors, but a cut is judged on the articles' own vectors
     sil = (_silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=merges, grid=grid, random_state=random_state)
-           if need_sil else None)
+           if n_themes is None and threshold is None else None)
     if n_themes is not None:
         n_merges = _prefix_for(merges, sizes, int(n_themes), min_size)
         t_theme = merges[n_merges - 1][0] if n_merges else 1.0
@@ -723,19 +730,33 @@ def cluster_articles(
     if len(theme_rows) == 0:
         warnings.warn("no theme found: all articles listed as unclustered.", stacklevel=2)
 
+    # ---- stories: a second tree on less-smoothed vectors, its own silhouette curve, nested in the themes
+    k_story = max(1, min(STORY_SMOOTH_K, n // 10))
+    if k_story == k_smooth:
+        xs, s_merges = x, merges
+    else:
+        xs = _smooth(x_raw, k_story, leaf, raw_sums)
+        s_sums = raw_sums
+        if k_story > 1:
+            s_sums = np.zeros_like(raw_sums)
+            _add_rows(s_sums, leaf, xs)
+        s_merges = _upgma(s_sums, sizes)
     if story_threshold is not None:
         t_story, story_how = float(story_threshold), f"story_threshold={story_threshold} given"
     else:
-        top = float(np.max(sil))
-        ok = np.flatnonzero((grid >= t_theme - 1e-9) & (sil >= STORY_SILHOUETTE_RATIO * top))
-        t_story = float(grid[ok[-1]]) if len(ok) else float(t_theme)
-        story_how = (f"auto: finest cut with silhouette >= {STORY_SILHOUETTE_RATIO} x best ({top:.4f}), "
-                     f"not coarser than the themes")
-    gs = _cut(merges, m, t_story)[leaf]
+        s_sil = sil if (s_merges is merges and sil is not None) else _silhouettes(
+            x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=s_merges, grid=grid, random_state=random_state)
+        sb = int(np.argmax(s_sil))
+        top = float(s_sil[sb])
+        ok = np.flatnonzero((grid >= grid[sb] - 1e-9) & (s_sil >= STORY_SILHOUETTE_RATIO * top))
+        t_story = float(grid[ok[-1]]) if len(ok) else float(grid[sb])
+        story_how = (f"auto: finest cut of the story tree ({k_story} neighbours averaged) with silhouette >= "
+                     f"{STORY_SILHOUETTE_RATIO} x its best ({top:.4f})")
+    gs = _cut(s_merges, m, t_story)[leaf]
     story_rows: list[list[np.ndarray]] = []
     for rows in theme_rows:
         init = gs[rows]
-        slab = _refine(x[rows], init, t_story, REFINE_ITERATIONS) if len(rows) > 1 else init
+        slab = _refine(xs[rows], init, t_story, REFINE_ITERATIONS) if len(rows) > 1 else init
         free = slab < 0
         slab[free] = slab.max() + 1 + np.arange(int(free.sum()))  # articles in no story: a story each
         groups, _ = _dense_groups(slab, 1)
@@ -807,7 +828,8 @@ def cluster_articles(
         theme_threshold=round(float(t_theme), 4),
         chosen_by=chosen,
         story_threshold=round(float(t_story), 4), story_chosen_by=story_how,
-        n_leaves=info["n_leaves"], smoothing_neighbours=k_smooth, n_themes=len(themes), n_unclustered=int(len(rest)),
+        n_leaves=info["n_leaves"], smoothing_neighbours=k_smooth, story_smoothing_neighbours=k_story,
+        n_themes=len(themes), n_unclustered=int(len(rest)),
     )
     unclustered = [ids[i] for i in sorted(rest.tolist())]
     return {"themes": themes, "unclustered": unclustered, "params": params}

@@ -73,6 +73,43 @@ def test_recovers_blobs_and_accounts_for_every_article():
     json.dumps(res)  # JSON-ready
 
 
+def make_nested(n_themes=10, n_stories=2, per=8, dim=64, theme_spread=0.5, story_spread=0.25, seed=0):
+    """Themes of ``n_stories`` tight sub-blobs (stories of ``per`` articles) each; (vectors, theme, story)."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.normal(size=(dim, n_themes * (n_stories + 1))))[0].T
+    vecs, gold_t, gold_s = [], [], []
+    for t in range(n_themes):
+        for s in range(n_stories):
+            c = basis[t] + theme_spread * basis[n_themes + t * n_stories + s]
+            for _ in range(per):
+                v = c + story_spread * rng.normal(size=dim) / np.sqrt(dim)
+                vecs.append(v / np.linalg.norm(v))
+                gold_t.append(t)
+                gold_s.append((t, s))
+    order = rng.permutation(len(vecs))
+    return np.asarray(vecs, np.float32)[order], [gold_t[i] for i in order], [gold_s[i] for i in order]
+
+
+def test_small_stories_inside_themes_are_found():
+    # 160 articles: the theme tree averages 15 neighbours, more than a story of 8 holds; the story tree uses fewer
+    x, gold_t, gold_s = make_nested()
+    ids = [f"a{i:04d}" for i in range(len(x))]
+    texts = [f"theme{t} story{s[1]} report" for t, s in zip(gold_t, gold_s)]
+    res = cluster_articles(x, texts, ids)
+    assert res["params"]["smoothing_neighbours"] == 15 and res["params"]["story_smoothing_neighbours"] == 5
+    row = {a: i for i, a in enumerate(ids)}
+    assert len(res["themes"]) == 10
+    n_stories = 0
+    for t in res["themes"]:
+        members = {a["id"] for a in t["articles"]}
+        assert len({gold_t[row[a]] for a in members}) == 1
+        for s in t["stories"]:
+            assert {a["id"] for a in s["articles"]} <= members  # nested
+            assert len({gold_s[row[a["id"]]] for a in s["articles"]}) == 1
+            n_stories += 1
+    assert n_stories == 20
+
+
 def test_deterministic():
     x, texts, ids, _ = make()
     a = json.dumps(cluster_articles(x, texts, ids), sort_keys=True)
