@@ -234,7 +234,10 @@ def build_report(summaries: dict, articles: list[dict], ingest_report: dict, vec
         ids = t["articles"]
         kws = "".join(f'<span class="kw">{e(k)}</span>' for k in t.get("keywords", []))
         stories = ""
-        if t.get("stories"):
+        same = len(t.get("stories", [])) == 1 and set(t["stories"][0]["articles"]) == set(ids)
+        if same:
+            stories = '<p class="meta">One story: every article of this theme covers the same event.</p>'
+        elif t.get("stories"):
             parts = []
             for st in t["stories"]:
                 parts.append(
