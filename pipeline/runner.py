@@ -228,11 +228,15 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-def _group_summary(members: list[tuple[str, float]], by_id: dict, row_of: dict, starts: np.ndarray,
-                   sent_vecs: np.ndarray, cfg: Config) -> list[dict]:
+_POOL_CTX: dict = {}
+
+
+def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) -> list[dict]:
     """Candidates of a group's articles -> the chosen summary sentences with citations."""
     from pipeline.summarize import Candidate, summarize_group
 
+    ctx = ctx if ctx is not None else _POOL_CTX
+    by_id, row_of, starts, sent_vecs, cfg = ctx["by_id"], ctx["row_of"], ctx["starts"], ctx["vecs"], ctx["cfg"]
     cands: list = []
     rows: list[int] = []
     weights: dict[str, float] = {}
@@ -246,31 +250,82 @@ def _group_summary(members: list[tuple[str, float]], by_id: dict, row_of: dict, 
             rows.append(int(starts[r]) + j)
     if not cands:
         return []
+    # One article: its own concepts decide little, so the greedy solver (4x faster, deterministic) is enough.
+    extra = {"solver": "greedy"} if len(members) == 1 else {}
     chosen = summarize_group(
         cands, np.asarray(sent_vecs[rows]), words=cfg.summarize.words, sentences=cfg.summarize.sentences,
-        article_weights=weights,
+        article_weights=weights, **extra,
     )
     return [{"article_id": cands[i].article_id, "start": cands[i].start, "end": cands[i].end, "text": cands[i].text}
             for i in chosen]
 
 
+def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) -> list[list[dict]]:
+    """Summaries of many groups, in order; in ``workers`` forked processes when there are enough groups."""
+    import multiprocessing as mp
+
+    if workers <= 1 or len(tasks) < 16 or "fork" not in mp.get_all_start_methods():
+        return [_group_summary(t, ctx) for t in tasks]
+    _POOL_CTX.clear()
+    _POOL_CTX.update(ctx)  # inherited by the forked workers, never pickled
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            return pool.map(_group_summary, tasks, chunksize=max(1, len(tasks) // (workers * 8)))
+    finally:
+        _POOL_CTX.clear()
+
+
 def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.ndarray, sent_rows: np.ndarray,
                      cfg: Config) -> list[dict]:
-    """Add ``summary`` to every group (and story) dict; ``articles`` of a group are ``[{id, similarity}]``."""
-    by_id = {a["id"]: a for a in articles}
-    row_of = {a["id"]: i for i, a in enumerate(articles)}
+    """Add ``summary`` to every group (and story) dict; ``articles`` of a group are ``[{id, similarity}]``.
+
+    Groups are independent, so they are solved in parallel (one process per core, ``embed.threads``);
+    the result does not depend on the number of processes.
+    """
+    import os
+
     counts = np.bincount(sent_rows[:, 0], minlength=len(articles)) if len(sent_rows) else np.zeros(len(articles), int)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    ctx = {
+        "by_id": {a["id"]: a for a in articles},
+        "row_of": {a["id"]: i for i, a in enumerate(articles)},
+        "starts": np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+        "vecs": sent_vecs,
+        "cfg": cfg,
+    }
+
+    def members_of(g: dict) -> list[tuple[str, float]]:
+        return [(m["id"], m.get("similarity", 1.0)) for m in g["articles"]]
+
+    def same_members(story: dict, theme: dict) -> bool:
+        return {m["id"] for m in story["articles"]} == {m["id"] for m in theme["articles"]}
+
+    # Pass 1: every distinct group to solve (a theme's only story that is the theme itself is not solved twice).
+    tasks: list[list[tuple[str, float]]] = []
+    for g in groups:
+        tasks.append(members_of(g))
+        stories = g.get("stories", []) if cfg.summarize.stories else []
+        if not (len(stories) == 1 and same_members(stories[0], g)):
+            tasks.extend(members_of(st) for st in stories)
+    workers = cfg.embed.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    solved = iter(_solve_all(tasks, ctx, workers))
+
+    # Pass 2: assemble in the same order.
+    def item_of(g: dict, summary: list[dict]) -> dict:
+        item = {k: v for k, v in g.items() if k not in ("articles", "stories")}
+        item["articles"] = [m["id"] for m in g["articles"]]
+        item["similarities"] = [round(float(m.get("similarity", 1.0)), 4) for m in g["articles"]]
+        item["summary"] = summary
+        return item
+
     out = []
     for g in groups:
-        members = [(m["id"], m.get("similarity", 1.0)) for m in g["articles"]]
-        item = {k: v for k, v in g.items() if k not in ("articles", "stories")}
-        item["articles"] = [m for m, _ in members]
-        item["similarities"] = [round(float(s), 4) for _, s in members]
-        item["summary"] = _group_summary(members, by_id, row_of, starts, sent_vecs, cfg)
+        item = item_of(g, next(solved))
         if "stories" in g:
-            item["stories"] = summarize_groups(g["stories"], articles, sent_vecs, sent_rows, cfg) \
-                if cfg.summarize.stories else []
+            stories = g["stories"] if cfg.summarize.stories else []
+            if len(stories) == 1 and same_members(stories[0], g):
+                item["stories"] = [item_of(stories[0], item["summary"])]
+            else:
+                item["stories"] = [item_of(st, next(solved)) for st in stories]
         out.append(item)
     return out
 

@@ -206,8 +206,12 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def _concepts(text: str) -> set[tuple[str, str]]:
-    """Stemmed word bigrams of a sentence, without the bigrams made of stop words only."""
+@lru_cache(maxsize=300_000)
+def _concepts(text: str) -> frozenset[tuple[str, str]]:
+    """Stemmed word bigrams of a sentence, without the bigrams made of stop words only.
+
+    Cached by text: a sentence is scored once for its theme and again for its story.
+    """
     stop = _stop_words()
     toks = _tokens(text)
     out: set[tuple[str, str]] = set()
@@ -215,7 +219,7 @@ def _concepts(text: str) -> set[tuple[str, str]]:
         if a in stop and b in stop:
             continue
         out.add((_stem(a), _stem(b)))
-    return out
+    return frozenset(out)
 
 
 # --------------------------------------------------------------------------------------------------- params
