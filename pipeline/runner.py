@@ -71,6 +71,46 @@ def _stage(run: RunFolder, name: str, cfg: Config, extra: dict | None = None):
 Progress = Callable[[str], None]
 
 
+def _code_hash(*modules: str) -> str:
+    """Hash of the source of the modules a stage runs, so a code change invalidates its cached results."""
+    import hashlib
+
+    h = hashlib.sha256(__version__.encode())
+    for name in sorted({"runner", "config", "text", *modules}):
+        h.update((Path(__file__).resolve().parent / f"{name}.py").read_bytes())
+    return h.hexdigest()
+
+
+def _stage_cache(cfg: Config, stage: str, key: dict, compute: Callable[[], dict]) -> tuple[dict, bool]:
+    """A stage's JSON result from the on-disk stage cache (a DVC-style run cache), or computed and stored.
+
+    ``key`` names everything the result depends on (input hashes, the stage's config, its code); the cache lives
+    beside the vector cache (``embed.cache_dir``) and is skipped when ``embed.use_cache`` is false.
+    """
+    import hashlib
+    import json
+
+    if not cfg.embed.use_cache:
+        return compute(), False
+    from pipeline.embed import default_cache_dir
+
+    root = Path(cfg.embed.cache_dir).expanduser() if cfg.embed.cache_dir else default_cache_dir()
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    path = root / "stages" / stage / f"{digest}.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, dict) and cached.get("key") == digest:
+            return cached["result"], True
+    except (OSError, ValueError, KeyError):
+        pass  # missing or corrupt: recompute
+    result = compute()
+    try:
+        A.atomic_write_bytes(path, A.dumps({"key": digest, "result": result}, indent=None).encode("utf-8"))
+    except OSError:
+        pass  # a read-only cache folder only costs speed
+    return result, False
+
+
 def _quiet(_msg: str) -> None:
     return None
 
@@ -208,7 +248,12 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
     previous = run.read_json(A.CLUSTERS) if run.exists(A.CLUSTERS) else None
     c = cfg.cluster
     with _stage(run, "cluster", cfg) as rec:
-        result = cluster_articles(
+        key = {
+            "stage": "cluster", "code": _code_hash("cluster"), "config": cfg.section("cluster"),
+            "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.ARTICLE_VECTORS)),
+            "previous": sha256_file(run.path(A.CLUSTERS)) if previous is not None else None,
+        }
+        result, rec["cached"] = _stage_cache(cfg, "cluster", key, lambda: cluster_articles(
             vectors,
             [a["text"] for a in articles],
             [a["id"] for a in articles],
@@ -220,7 +265,7 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
             n_keywords=c.n_keywords,
             random_state=c.random_state,
             previous=previous,
-        )
+        ))
         run.write_json(A.CLUSTERS, result)
         rec["counts"] = {"themes": len(result["themes"]), "unclustered": len(result["unclustered"])}
     say(f"cluster: {len(result['themes'])} themes, {len(result['unclustered'])} unclustered -> {run.path(A.CLUSTERS)}")
@@ -361,7 +406,16 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
         clusters = run.read_json(A.CLUSTERS)
         groups, unclustered = clusters["themes"], clusters["unclustered"]
     with _stage(run, "summarize", cfg, {"group_by": group_by}) as rec:
-        themes = summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)
+        key = {
+            "stage": "summarize", "code": _code_hash("summarize"), "config": cfg.section("summarize"),
+            "threads": cfg.embed.threads, "group_by": group_by,
+            "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.SENTENCE_VECTORS)),
+            "groups": None if group_by else sha256_file(run.path(A.CLUSTERS)),
+        }
+        themes, rec["cached"] = _stage_cache(
+            cfg, "summarize", key, lambda: {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
+        )
+        themes = themes["themes"]
         doc = {
             "themes": themes,
             "unclustered": list(unclustered),

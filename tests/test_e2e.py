@@ -23,11 +23,11 @@ GAZA = {"Netanyahu Offers Hamas Leaders Gaza Exit but Demands Group Disarm",
 @pytest.fixture(scope="module")
 def seeds_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    cache = root / "cache"
     outs = []
-    for name in ("a", "b"):
+    # a and b: each from an empty cache (everything computed twice); c: a again from a's cache.
+    for name, cache in (("a", "cache1"), ("b", "cache2"), ("c", "cache1")):
         out = root / name
-        res = CliRunner().invoke(app, ["run", str(SEEDS), "--out", str(out), "--set", f"embed.cache_dir={cache}"])
+        res = CliRunner().invoke(app, ["run", str(SEEDS), "--out", str(out), "--set", f"embed.cache_dir={root / cache}"])
         assert res.exit_code == 0, res.output
         outs.append(out)
     return outs
@@ -61,12 +61,19 @@ def test_summaries_cite_exact_spans_within_budget(seeds_runs):
 
 
 def test_two_runs_give_the_same_bytes(seeds_runs):
-    a, b = seeds_runs
+    a, b, c = seeds_runs
     for name in ("articles.jsonl", "clusters.json", "embeddings/sentences.npy", "embeddings/articles.npy",
                  "embeddings/index.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     da, db = (json.loads((x / "summaries.json").read_text()) for x in (a, b))
-    da["run"].pop("created"), db["run"].pop("created")
+    for doc in (da, db):
+        doc["run"].pop("created")
+        doc["run"]["config"]["embed"].pop("cache_dir")  # the runs used different caches on purpose
     assert da == db
     manifest = json.loads((b / "manifest.json").read_text())
-    assert manifest["stages"]["embed"]["stats"]["n_computed"] == 0  # the second run came from the cache
+    assert manifest["stages"]["embed"]["stats"]["n_computed"] > 0 and not manifest["stages"]["summarize"]["cached"]
+    manifest = json.loads((c / "manifest.json").read_text())
+    assert manifest["stages"]["embed"]["stats"]["n_computed"] == 0  # the third run came from the cache
+    assert manifest["stages"]["cluster"]["cached"] and manifest["stages"]["summarize"]["cached"]
+    for name in ("clusters.json", "embeddings/sentences.npy"):
+        assert (a / name).read_bytes() == (c / name).read_bytes(), name
