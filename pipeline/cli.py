@@ -188,7 +188,9 @@ def summarize(
     with _guard(verbose):
         from pipeline.runner import run_summarize
 
-        run_summarize(_run(out), _config(config, set_), ctx.say, group_by=group_by)
+        doc = run_summarize(_run(out), _config(config, set_), ctx.say, group_by=group_by)
+        if not quiet:
+            typer.echo(format_themes(doc))
 
 
 @app.command()

@@ -110,6 +110,7 @@ def test_summarize_group_by_field(tmp_path):
     assert invoke("embed", "--out", out, *FAST).exit_code == 0
     res = invoke("summarize", "--out", out, "--group-by", "label", *FAST)
     assert res.exit_code == 0, res.output
+    assert "## alpha  (2 articles" in res.stdout and "## beta  (3 articles" in res.stdout
     doc = json.loads((out / "summaries.json").read_text())
     assert [t["label"] for t in doc["themes"]] == ["alpha", "beta"]
     assert [len(t["articles"]) for t in doc["themes"]] == [2, 3]
