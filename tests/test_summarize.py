@@ -29,7 +29,7 @@ def make_group(n_articles=4, per_article=6, seed=0, date=True):
         for k in range(per_article):
             base = TOPIC[(a + k) % len(TOPIC)]
             sents.append(base if k % 2 == 0 else base.replace("The ", f"Reports say the {a} ", 1))
-        text, pos = "", 0
+        text = ""
         for k, s in enumerate(sents):
             start = len(text)
             text += s + "\n\n"
