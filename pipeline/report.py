@@ -157,13 +157,14 @@ def _map_svg(summaries: dict, articles: list[dict], vectors: np.ndarray | None, 
         rows = np.sort(np.random.default_rng(0).choice(n, MAX_MAP_POINTS, replace=False))
         note = f'<p class="meta">Showing a random sample of {MAX_MAP_POINTS:,} of {n:,} articles.</p>'
     xy = project_2d(np.asarray(vectors)[rows])
+    label_by_id = {t["id"]: t["label"] for t in summaries["themes"]}
     w, h, pad = 560, 420, 18
     dots = []
     for (x, y), r in zip(xy, rows):
         art = articles[r]
         tid = label_of.get(art["id"])
         c = colour.get(tid, UNCLUSTERED_COLOUR)
-        theme = tid and next((t["label"] for t in summaries["themes"] if t["id"] == tid), "") or "unclustered"
+        theme = label_by_id.get(tid, "unclustered")
         cx, cy = pad + x * (w - 2 * pad), pad + (1 - y) * (h - 2 * pad)
         dots.append(
             f'<a href="#art-{e(art["id"])}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="{6 if n <= 200 else 3.5}" '

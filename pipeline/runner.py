@@ -57,15 +57,18 @@ def package_versions() -> dict[str, str]:
 
 
 @contextmanager
-def _stage(run: RunFolder, name: str, cfg: Config, extra: dict | None = None):
-    """Time a stage and record it in the manifest when it succeeds."""
+def _stage(run: RunFolder, name: str, cfg: Config, extra: dict | None = None, top: dict | None = None):
+    """Time a stage and record it in the manifest when it succeeds.
+
+    ``top`` holds top-level manifest facts (the model id) that the stage body may fill in.
+    """
     record: dict = {"config": {k: cfg.section(k) for k in STAGES[name]["keys"]}, "outputs": STAGES[name]["writes"]}
     if extra:
         record.update(extra)
     t0 = time.perf_counter()
     yield record
     record["seconds"] = round(time.perf_counter() - t0, 3)
-    run.update_manifest(name, record, config=cfg.model_dump(mode="json"), versions=package_versions())
+    run.update_manifest(name, record, config=cfg.model_dump(mode="json"), versions=package_versions(), **(top or {}))
 
 
 Progress = Callable[[str], None]
@@ -203,7 +206,8 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto") -> dict
 
 def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: bool = False, embedder=None) -> dict:
     articles = run.read_jsonl(A.ARTICLES)
-    with _stage(run, "embed", cfg) as rec:
+    top: dict = {}
+    with _stage(run, "embed", cfg, top=top) as rec:
         embedder = embedder or make_embedder(cfg, progress=progress)
         out = embed_articles(articles, embedder, cfg.embed.article_vectors)
         run.write_npy(A.SENTENCE_VECTORS, out["sentence_vectors"])
@@ -218,9 +222,8 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
             "article_vectors": cfg.embed.article_vectors,
         }
         run.write_json(A.EMBED_INDEX, index)
-        rec["model"] = embedder.model_id
+        rec["model"] = top["model"] = embedder.model_id
         rec["stats"] = {k: v for k, v in out["stats"].items() if isinstance(v, (int, float, str))}
-    run.update_manifest("embed", run.read_manifest()["stages"]["embed"], model=embedder.model_id)
     st = out["stats"]
     say(
         f"embed: {len(articles)} articles, {index['n_sentences']} sentences "
@@ -346,10 +349,12 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
 
     # Pass 1: every distinct group to solve (a theme's only story that is the theme itself is not solved twice).
     tasks: list[list[tuple[str, float]]] = []
+    reuse: list[bool] = []
     for g in groups:
         tasks.append(members_of(g))
         stories = g.get("stories", []) if cfg.summarize.stories else []
-        if not (len(stories) == 1 and same_members(stories[0], g)):
+        reuse.append(len(stories) == 1 and same_members(stories[0], g))
+        if not reuse[-1]:
             tasks.extend(members_of(st) for st in stories)
     workers = cfg.embed.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     solved = iter(_solve_all(tasks, ctx, workers))
@@ -363,11 +368,11 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
         return item
 
     out = []
-    for g in groups:
+    for g, same in zip(groups, reuse):
         item = item_of(g, next(solved))
         if "stories" in g:
             stories = g["stories"] if cfg.summarize.stories else []
-            if len(stories) == 1 and same_members(stories[0], g):
+            if same:
                 item["stories"] = [item_of(stories[0], item["summary"])]
             else:
                 item["stories"] = [item_of(st, next(solved)) for st in stories]
