@@ -52,11 +52,12 @@ GRID_STEP = 0.01
 STORY_SILHOUETTE_RATIO = 0.9
 #: Passes of the group-average polish after each cut.
 REFINE_ITERATIONS = 5
-#: Neighbours averaged per article before the merge tree (capped at a tenth of the articles); 15 is UMAP's (and so
-#: BERTopic's) default neighbourhood size.
-SMOOTH_K = 15
-#: Neighbours averaged per article before the *story* tree (capped at a tenth of the articles): a third of
-#: ``SMOOTH_K``, so an event of a handful of articles is not averaged into its neighbours. Set on the ECB+ dev set
+#: Nearest neighbours per article whose overlap is the theme tree's similarity (capped at a tenth of the articles);
+#: 15 is UMAP's (and so BERTopic's) default neighbourhood size.
+SNN_K = 15
+#: Neighbours averaged per article before the *story* tree, and before the neighbour lists of the theme tree are
+#: taken (capped at a tenth of the articles): a third of ``SNN_K``, so an event of a handful of articles is not
+#: averaged into its neighbours. Set on the ECB+ dev set
 #: (stories ARI 0.83-0.86 for 3-10 neighbours, best at 5; 15 gave 0.82): see ``benchmarks/compare_clustering.py``.
 STORY_SMOOTH_K = 5
 #: Lloyd passes of the spherical k-means that makes the micro-clusters.
@@ -93,8 +94,7 @@ def _leaves(x: np.ndarray, max_leaves: int, random_state: int) -> tuple[np.ndarr
     centers = x[np.sort(rng.choice(n, size=max_leaves, replace=False))].astype(np.float32)
     for _ in range(LEAF_ITERATIONS + 1):
         labels = _nearest(x, centers)
-        sums = np.zeros((max_leaves, x.shape[1]), dtype=np.float64)
-        _add_rows(sums, labels, x)
+        sums = _group_sums(labels, max_leaves, x)
         sizes = np.bincount(labels, minlength=max_leaves)
         keep = sizes > 0
         centers = (sums[keep] / np.maximum(np.linalg.norm(sums[keep], axis=1, keepdims=True), 1e-12))
@@ -103,61 +103,104 @@ def _leaves(x: np.ndarray, max_leaves: int, random_state: int) -> tuple[np.ndarr
     return labels, sums[used], sizes[used].astype(np.float64)
 
 
-def _add_rows(sums: np.ndarray, labels: np.ndarray, x: np.ndarray) -> None:
-    """sums[labels[i]] += x[i] through a sparse product (faster than np.add.at for many rows)."""
-    import scipy.sparse as sp
+def _knn(x: np.ndarray, k: int, leaf: np.ndarray, sums: np.ndarray, chunk: int = 1024,
+         probe: int = 3) -> np.ndarray:
+    """(n, k) indices of each row's ``k`` most similar rows (itself included), sorted.
 
-    ind = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(sums.shape[0], len(labels)))
-    sums += ind @ x.astype(np.float64)
-
-
-def _smooth(x: np.ndarray, k: int, leaf: np.ndarray, sums: np.ndarray, chunk: int = 1024,
-            probe: int = 3) -> np.ndarray:
-    """Each vector replaced by the normalised mean of its ``k`` nearest neighbours (itself included): one step of
-    neighbourhood averaging (as in mean shift) that pulls articles of one event together and thins the noise
-    between groups. Exact up to ``MAX_LEAVES`` articles (row chunks, never n x n); above, the neighbours are
-    searched among the members of the article's own micro-cluster and its ``probe - 1`` nearest ones."""
+    Exact up to ``MAX_LEAVES`` articles (row chunks, never n x n). Above, the neighbours are searched among the
+    members of the article's own micro-cluster and the nearest other ones: at least ``probe`` micro-clusters and
+    at least ``4 k`` candidates, so a small micro-cluster never starves the search."""
     n = x.shape[0]
-    if k <= 1:
-        return x
-    out = np.empty_like(x)
+    k = max(1, min(k, n))
+    out = np.empty((n, k), dtype=np.int64)
     if n <= MAX_LEAVES:
         for a in range(0, n, chunk):
             sim = x[a : a + chunk] @ x.T
-            idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-            out[a : a + chunk] = x[idx].mean(axis=1)
-    else:
-        cen = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        order = np.argsort(leaf, kind="stable")
-        bounds = np.searchsorted(leaf[order], np.arange(len(sums) + 1))
-        members = [order[bounds[i] : bounds[i + 1]] for i in range(len(sums))]
-        csim = cen @ cen.T
-        np.fill_diagonal(csim, np.inf)  # own micro-cluster first
-        nearest = np.argsort(-csim, axis=1, kind="stable")[:, :probe]
-        del csim
-        for li in range(len(sums)):
-            rows = members[li]
-            if len(rows) == 0:
-                continue
-            near = nearest[li]
-            cand = np.concatenate([members[j] for j in near])
-            kk = min(k, len(cand))
-            sim = x[rows] @ x[cand].T
-            idx = np.argpartition(-sim, kk - 1, axis=1)[:, :kk]
-            out[rows] = x[cand[idx]].mean(axis=1)
+            out[a : a + chunk] = np.sort(np.argpartition(-sim, k - 1, axis=1)[:, :k], axis=1)
+        return out
+    cen = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    order = np.argsort(leaf, kind="stable")
+    bounds = np.searchsorted(leaf[order], np.arange(len(sums) + 1))
+    members = [order[bounds[i] : bounds[i + 1]] for i in range(len(sums))]
+    size = np.diff(bounds)
+    width = min(len(sums), max(probe, 64))
+    nearest = np.empty((len(sums), width), dtype=np.int64)
+    for a in range(0, len(sums), chunk):
+        csim = cen[a : a + chunk] @ cen.T
+        csim[np.arange(csim.shape[0]), np.arange(a, a + csim.shape[0])] = np.inf  # own micro-cluster first
+        part = np.argpartition(-csim, width - 1, axis=1)[:, :width]
+        nearest[a : a + chunk] = np.take_along_axis(
+            part, np.argsort(-np.take_along_axis(csim, part, 1), axis=1, kind="stable"), 1)
+    for li in range(len(sums)):
+        rows = members[li]
+        if len(rows) == 0:
+            continue
+        near = nearest[li]
+        need = int(np.searchsorted(np.cumsum(size[near]), 4 * k)) + 1
+        cand = np.concatenate([members[j] for j in near[: max(probe, need)]])
+        kk = min(k, len(cand))
+        sim = x[rows] @ x[cand].T
+        idx = cand[np.argpartition(-sim, kk - 1, axis=1)[:, :kk]]
+        if kk < k:  # fewer candidates than k (tiny corner case): repeat the article itself
+            idx = np.concatenate([idx, np.repeat(rows[:, None], k - kk, axis=1)], axis=1)
+        out[rows] = np.sort(idx, axis=1)
+    return out
+
+
+def _smooth(x: np.ndarray, k: int, leaf: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """Each vector replaced by the normalised mean of its ``k`` nearest neighbours (itself included): one step of
+    neighbourhood averaging (as in mean shift) that pulls articles of one event together and thins the noise
+    between groups."""
+    if k <= 1:
+        return x
+    idx = _knn(x, k, leaf, sums)
+    out = np.empty_like(x)
+    for a in range(0, x.shape[0], 4096):
+        out[a : a + 4096] = x[idx[a : a + 4096]].mean(axis=1)
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out
 
 
-def _upgma(sums: np.ndarray, sizes: np.ndarray) -> list[tuple[float, int, int]]:
+def _snn(idx: np.ndarray):
+    """Shared-nearest-neighbour vectors: row i is the indicator of i's neighbour list divided by sqrt(k), a sparse
+    unit vector, so the dot product of two rows is the fraction of neighbours they share (Jarvis & Patrick 1973;
+    Ertoz, Steinbach & Kumar 2003)."""
+    import scipy.sparse as sp
+
+    n, k = idx.shape
+    v = sp.csr_matrix((np.full(n * k, 1.0 / math.sqrt(k)), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    v.sum_duplicates()
+    return v
+
+
+def _group_sums(labels: np.ndarray, m: int, x):
+    """Row sums of ``x`` (dense or sparse) per label in ``range(m)``: dense float64, or sparse CSR for sparse x."""
+    import scipy.sparse as sp
+
+    ind = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(m, len(labels)))
+    if sp.issparse(x):
+        return (ind @ x).tocsr()
+    return ind @ x.astype(np.float64)
+
+
+def _upgma(sums, sizes: np.ndarray) -> list[tuple[float, int, int]]:
     """Group-average merges of the leaves as ``(similarity, a, b)``, most similar first.
 
-    Nearest-neighbour chain on the Gram matrix of the leaf sums: O(m^2) memory and time for m leaves.
+    Nearest-neighbour chain on the Gram matrix of the leaf sums (dense, or sparse for SNN vectors): O(m^2)
+    memory and time for m leaves.
     """
+    import scipy.sparse as sp
+
     m = len(sizes)
     if m < 2:
         return []
-    g = sums @ sums.T
+    if sp.issparse(sums):  # in row blocks: the sparse product of all rows at once holds m^2 indices too
+        g = np.empty((m, m))
+        st = sums.T.tocsc()
+        for a in range(0, m, 256):
+            g[a : a + 256] = (sums[a : a + 256] @ st).toarray()
+    else:
+        g = sums @ sums.T
     size = sizes.astype(np.float64).copy()
     active = np.ones(m, dtype=bool)
     merges: list[tuple[float, int, int]] = []
@@ -541,7 +584,8 @@ def _silhouettes(x: np.ndarray, sums: np.ndarray, *, leaf: np.ndarray, sizes: np
         r = np.arange(len(rows))
         n_own = csize[own]
         a_sim = (pk[r, own] - self_sim) / np.maximum(n_own - 1, 1)
-        mean_sim = pk / csize
+        mean_sim = pk
+        mean_sim /= csize  # in place: one (sample x groups) array at a time
         mean_sim[r, own] = -np.inf
         b_sim = mean_sim.max(axis=1)
         a_d, b_d = 1.0 - a_sim, 1.0 - b_sim
@@ -552,29 +596,40 @@ def _silhouettes(x: np.ndarray, sums: np.ndarray, *, leaf: np.ndarray, sizes: np
     return out
 
 
-def _refine(x: np.ndarray, lab: np.ndarray, threshold: float, iterations: int, chunk: int = 4096) -> np.ndarray:
+def _refine(x, lab: np.ndarray, threshold: float, iterations: int, chunk: int = 4096,
+            keep_out: bool = False) -> np.ndarray:
     """Polish a partition the way group-average linkage would judge one article: each article moves to the group
     it is most similar to on average (its own group counted without itself), and is left out (-1) when that mean
-    similarity is below ``threshold``. Lloyd-style passes, O(n k d) each, until nothing moves."""
+    similarity is below ``threshold``. ``x`` is dense or sparse (SNN vectors). With ``keep_out`` the articles at
+    -1 stay out. Lloyd-style passes, O(n k d) each, until nothing moves."""
+    import scipy.sparse as sp
+
+    sparse = sp.issparse(x)
     lab = lab.copy()
+    n = x.shape[0]
+    out0 = lab < 0
     for _ in range(iterations):
         used, dense = np.unique(lab[lab >= 0], return_inverse=True)
         if len(used) == 0:
             return lab
-        cur = np.full(len(lab), -1)
+        cur = np.full(n, -1)
         cur[lab >= 0] = dense
         k = len(used)
-        sums = np.zeros((k, x.shape[1]), dtype=np.float64)
-        _add_rows(sums, cur[cur >= 0], x[cur >= 0])
-        size = np.bincount(cur[cur >= 0], minlength=k).astype(np.float64)
-        st = sums.T.astype(np.float32)
-        new = np.full(len(lab), -1)
-        for a in range(0, len(lab), chunk):
+        rows_in = np.flatnonzero(cur >= 0)
+        sums = _group_sums(cur[rows_in], k, x[rows_in])
+        size = np.bincount(cur[rows_in], minlength=k).astype(np.float64)
+        st = sums.T.tocsr() if sparse else sums.T.astype(np.float32)
+        new = np.full(n, -1)
+        for a in range(0, n, chunk):
             xs = x[a : a + chunk]
-            dots = (xs @ st).astype(np.float64)
+            dots = xs @ st
+            dots = dots.toarray() if sparse else dots.astype(np.float64)
             own = cur[a : a + chunk]
             r = np.flatnonzero(own >= 0)
-            selfsim = np.einsum("ij,ij->i", xs[r], xs[r], dtype=np.float64)
+            if sparse:
+                selfsim = np.asarray(xs[r].multiply(xs[r]).sum(axis=1), dtype=np.float64).ravel()
+            else:
+                selfsim = np.einsum("ij,ij->i", xs[r], xs[r], dtype=np.float64)
             denom = np.broadcast_to(size, dots.shape).copy()
             denom[r, own[r]] -= 1.0
             dots[r, own[r]] -= selfsim
@@ -583,10 +638,19 @@ def _refine(x: np.ndarray, lab: np.ndarray, threshold: float, iterations: int, c
             best = np.argmax(mean, axis=1)
             ok = mean[np.arange(len(best)), best] >= threshold - 1e-9
             new[a : a + chunk] = np.where(ok, used[best], -1)
+        if keep_out:
+            new[out0] = -1
         if np.array_equal(new, lab):
             break
         lab = new
     return lab
+
+
+def _story_cut(xs: np.ndarray, threshold: float, random_state: int) -> np.ndarray:
+    """Groups of one theme's articles: its own group-average tree (on micro-clusters above ``MAX_LEAVES``
+    articles) cut at ``threshold``."""
+    leaf, sums, sizes = _leaves(xs, MAX_LEAVES, random_state)
+    return _cut(_upgma(sums, sizes), len(sizes), threshold)[leaf]
 
 
 def _dense_groups(lab: np.ndarray, min_size: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -669,10 +733,10 @@ def cluster_articles(
     if n_themes is not None:
         _check("n_themes", n_themes, isinstance(n_themes, (int, np.integer)) and not isinstance(n_themes, bool)
                and n_themes >= 1, ">= 1")
-    for name, v in (("threshold", threshold), ("story_threshold", story_threshold)):
+    for name, v, lo, rule in (("threshold", threshold, 0, "a fraction of shared neighbours in [0, 1]"),
+                              ("story_threshold", story_threshold, -1, "a cosine similarity in [-1, 1]")):
         if v is not None:
-            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and -1 <= v <= 1,
-                   "a cosine similarity in [-1, 1]")
+            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and lo <= v <= 1, rule)
     if n_themes is not None and threshold is not None:
         raise ClusterError(f"n_themes={n_themes} and threshold={threshold} should not both be set.")
     _check("min_size", min_size, isinstance(min_size, (int, np.integer)) and min_size >= 1, ">= 1")
@@ -685,26 +749,28 @@ def cluster_articles(
     x = x.astype(np.float32, copy=True)
     if n:
         x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    params: dict = {"method": "group-average agglomerative clustering on cosine similarity",
+    params: dict = {"method": "group-average agglomerative clustering on shared-nearest-neighbour similarity",
                     "n_articles": n, "min_size": int(min_size)}
     if n < max(2, min_size):
         warnings.warn(f"only {n} article(s): nothing to cluster, all listed as unclustered.", stacklevel=2)
         params.update(theme_threshold=None, story_threshold=None, chosen_by="too few articles")
         return {"themes": [], "unclustered": list(ids), "params": params}
 
-    # ---- themes: a cut of the merge tree on the smoothed vectors, polished
+    # ---- shared neighbourhoods: each article's nearest neighbours, found on vectors smoothed over a few
+    # neighbours (which steadies the lists); the story tree is built on those smoothed vectors too
     x_raw = x
-    leaf, sums, sizes = _leaves(x, MAX_LEAVES, random_state)
-    k_smooth = max(1, min(SMOOTH_K, n // 10))
-    x = _smooth(x, k_smooth, leaf, sums)
-    raw_sums = sums
-    if k_smooth > 1:
-        sums = np.zeros_like(sums)
-        _add_rows(sums, leaf, x)
+    leaf, raw_sums, sizes = _leaves(x, MAX_LEAVES, random_state)
     m = len(sizes)
-    merges = _upgma(sums, sizes)
+    k_story = max(1, min(STORY_SMOOTH_K, n // 10))
+    xs = _smooth(x_raw, k_story, leaf, raw_sums)
+    k_snn = max(1, min(SNN_K, n // 10))
+    # below 3 neighbours (under 30 articles) a shared list says little: the tree is on the cosine itself
+    v = _snn(_knn(xs, k_snn, leaf, raw_sums)) if k_snn >= 3 else x_raw
+
+    # ---- themes: a cut of the group-average tree on shared-neighbour similarity, polished
+    merges = _upgma(_group_sums(leaf, m, v), sizes)
     grid = np.round(np.arange(GRID_STEP, 1.0, GRID_STEP), 4)
-    # the tree is built on the smoothed vectors, but a cut is judged on the articles' own vectors
+    # the tree is built on shared neighbours, but a cut is judged on the articles' own vectors
     sil = (_silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=merges, grid=grid, random_state=random_state)
            if n_themes is None and threshold is None else None)
     if n_themes is not None:
@@ -725,37 +791,34 @@ def cluster_articles(
     for j, rows in enumerate(groups0):
         lab[rows] = j
     if n_themes is None:  # with n_themes the count is the contract: no polish that could dissolve a theme
-        lab = _refine(x, lab, t_theme, REFINE_ITERATIONS)
+        # out when an article shares too few neighbours with every theme; then each theme member goes to the
+        # theme its own vector is most similar to on average (the same group-average rule, on the raw vectors)
+        lab = _refine(v, lab, t_theme, REFINE_ITERATIONS)
+        lab = _refine(x_raw, lab, -np.inf, REFINE_ITERATIONS, keep_out=True)
     theme_rows, rest = _dense_groups(lab, min_size)
     if len(theme_rows) == 0:
         warnings.warn("no theme found: all articles listed as unclustered.", stacklevel=2)
 
-    # ---- stories: a second tree on less-smoothed vectors, its own silhouette curve, nested in the themes
-    k_story = max(1, min(STORY_SMOOTH_K, n // 10))
-    if k_story == k_smooth:
-        xs, s_merges = x, merges
-    else:
-        xs = _smooth(x_raw, k_story, leaf, raw_sums)
-        s_sums = raw_sums
-        if k_story > 1:
-            s_sums = np.zeros_like(raw_sums)
-            _add_rows(s_sums, leaf, xs)
-        s_merges = _upgma(s_sums, sizes)
+    # ---- stories: a second tree on the smoothed vectors, its own silhouette curve, nested in the themes
+    s_merges = _upgma(_group_sums(leaf, m, xs), sizes)
     if story_threshold is not None:
         t_story, story_how = float(story_threshold), f"story_threshold={story_threshold} given"
     else:
-        s_sil = sil if (s_merges is merges and sil is not None) else _silhouettes(
-            x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=s_merges, grid=grid, random_state=random_state)
+        s_sil = _silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=s_merges, grid=grid,
+                             random_state=random_state)
         sb = int(np.argmax(s_sil))
         top = float(s_sil[sb])
         ok = np.flatnonzero((grid >= grid[sb] - 1e-9) & (s_sil >= STORY_SILHOUETTE_RATIO * top))
         t_story = float(grid[ok[-1]]) if len(ok) else float(grid[sb])
         story_how = (f"auto: finest cut of the story tree ({k_story} neighbours averaged) with silhouette >= "
                      f"{STORY_SILHOUETTE_RATIO} x its best ({top:.4f})")
-    gs = _cut(s_merges, m, t_story)[leaf]
+    gs = _cut(s_merges, m, t_story)[leaf] if n <= MAX_LEAVES else None
     story_rows: list[list[np.ndarray]] = []
-    for rows in theme_rows:
-        init = gs[rows]
+    for ti, rows in enumerate(theme_rows):
+        if gs is not None:
+            init = gs[rows]
+        else:  # micro-clusters are coarser than stories: each theme gets its own tree on its articles
+            init = _story_cut(xs[rows], t_story, random_state + ti)
         slab = _refine(xs[rows], init, t_story, REFINE_ITERATIONS) if len(rows) > 1 else init
         free = slab < 0
         slab[free] = slab.max() + 1 + np.arange(int(free.sum()))  # articles in no story: a story each
@@ -828,7 +891,8 @@ def cluster_articles(
         theme_threshold=round(float(t_theme), 4),
         chosen_by=chosen,
         story_threshold=round(float(t_story), 4), story_chosen_by=story_how,
-        n_leaves=info["n_leaves"], smoothing_neighbours=k_smooth, story_smoothing_neighbours=k_story,
+        n_leaves=info["n_leaves"], shared_neighbours=k_snn if k_snn >= 3 else None,
+        story_smoothing_neighbours=k_story,
         n_themes=len(themes), n_unclustered=int(len(rest)),
     )
     unclustered = [ids[i] for i in sorted(rest.tolist())]

@@ -91,12 +91,12 @@ def make_nested(n_themes=10, n_stories=2, per=8, dim=64, theme_spread=0.5, story
 
 
 def test_small_stories_inside_themes_are_found():
-    # 160 articles: the theme tree averages 15 neighbours, more than a story of 8 holds; the story tree uses fewer
+    # 160 articles: the theme tree shares 15 neighbours, more than a story of 8 holds; the story tree uses fewer
     x, gold_t, gold_s = make_nested()
     ids = [f"a{i:04d}" for i in range(len(x))]
     texts = [f"theme{t} story{s[1]} report" for t, s in zip(gold_t, gold_s)]
     res = cluster_articles(x, texts, ids)
-    assert res["params"]["smoothing_neighbours"] == 15 and res["params"]["story_smoothing_neighbours"] == 5
+    assert res["params"]["shared_neighbours"] == 15 and res["params"]["story_smoothing_neighbours"] == 5
     row = {a: i for i, a in enumerate(ids)}
     assert len(res["themes"]) == 10
     n_stories = 0
@@ -145,14 +145,16 @@ def test_n_themes_override():
 
 def test_threshold_override():
     x, texts, ids, _ = make()
-    loose = cluster_articles(x, texts, ids, threshold=-1.0)
+    loose = cluster_articles(x, texts, ids, threshold=0.0)
     assert len(loose["themes"]) == 1 and loose["themes"][0]["size"] == len(ids)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tight = cluster_articles(x, texts, ids, threshold=1.0)
-    # only articles whose neighbour-averaged vectors coincide can still meet a threshold of 1
-    assert len(tight["unclustered"]) >= 0.8 * len(ids) and tight["params"]["theme_threshold"] == 1.0
-    assert loose["params"]["theme_threshold"] == -1.0
+    # only articles with identical neighbour lists can still meet a threshold of 1
+    assert len(tight["unclustered"]) > len(ids) / 2 and tight["params"]["theme_threshold"] == 1.0
+    assert loose["params"]["theme_threshold"] == 0.0
+    with pytest.raises(ClusterError, match="shared neighbours"):
+        cluster_articles(x, texts, ids, threshold=-0.5)
 
 
 def test_story_threshold_override():
