@@ -2,26 +2,28 @@
 
 How themes and stories are found (README paragraph)
 ---------------------------------------------------
-Themes and stories are cuts of **group-average (UPGMA) merge trees on cosine similarity**. (1) *Smoothing*:
-each article vector is replaced by the mean of its 15 nearest neighbours (itself included; at most a tenth of the
-articles; 15 is UMAP's and so BERTopic's default neighbourhood), which pulls the articles of one event together.
-(2) *Tree*: group-average linkage merges, most similar first, the two groups whose articles are most similar on
-average. On unit vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree needs only group sums: up to
-2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000 micro-clusters (linear in the
-number of articles), so no articles x articles matrix is ever built. (3) *Automatic theme cut*: cutting the tree at a
-threshold t keeps the groups whose members are at least t similar on average; t is chosen on a 0.01 grid as the cut
-with the best mean **silhouette** computed on the articles' own (unsmoothed) vectors: each article's average
-similarity to its own group against its most similar other group. This needs no number of themes and no
-per-corpus constant. (4) *Stories*: a second tree, built the same way on vectors smoothed over only 5 neighbours
-(a neighbourhood of 15 blurs an event of a handful of articles into its neighbours), cut at its finest threshold
-whose silhouette (again on the articles' own vectors) is still at least 90% of that tree's best one (finer cuts
-stop paying off in separation); stories are its groups intersected with the themes, so they nest. (5) *Polish*:
-after each cut, a few passes move every article to the group it is most similar to on average, and leave it out
-(unclustered, or a one-article story) when that average is below the cut threshold, i.e. the linkage rule applied
-to one article.
+Themes and stories are cuts of **group-average (UPGMA) merge trees**. (1) *Neighbours*: each article's 15 nearest
+neighbours (at most a tenth of the articles; UMAP's and so BERTopic's default neighbourhood), taken on vectors
+smoothed over 5 neighbours (the mean of each article's nearest vectors, which steadies the lists). (2) *Theme tree*:
+two articles are as similar as the fraction of neighbours they share (**shared-nearest-neighbour** similarity,
+Jarvis & Patrick 1973; Ertoz et al. 2003), which follows the local density instead of one global cosine scale.
+Group-average linkage merges, most similar first, the two groups whose articles are most similar on average; on
+the sparse neighbour-indicator vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree needs only
+group sums: up to 2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000
+micro-clusters (linear in the number of articles), so no articles x articles matrix is ever built. Under 30
+articles (fewer than 3 neighbours) the tree is on plain cosine similarity. (3) *Automatic theme cut*: t is chosen
+on a 0.01 grid as the cut with the best mean **silhouette** computed on the articles' own vectors: each article's
+average cosine similarity to its own group against its most similar other group. This needs no number of themes
+and no per-corpus constant. (4) *Polish*: an article sharing too few neighbours with every theme (mean below t) is
+left out (unclustered); then each member moves to the theme its own vector is most similar to on average.
+(5) *Stories*: a second tree, on the 5-neighbour-smoothed vectors and cosine similarity, cut at its finest
+threshold whose silhouette (on the articles' own vectors) is still at least 90% of that tree's best one (finer cuts
+stop paying off in separation); stories are its groups intersected with the themes, so they nest, polished the
+same way (an article fitting no story becomes a one-article story). Above 2,000 articles, where micro-clusters are
+coarser than stories, each theme gets its own story tree on its articles.
 Groups smaller than ``min_size`` are listed as unclustered, never dropped. Overrides: ``n_themes`` cuts the tree
-into exactly that many themes; ``threshold`` / ``story_threshold`` fix the cut similarity (of the theme and
-story tree respectively).
+into exactly that many themes; ``threshold`` fixes the theme cut (a mean fraction of shared neighbours) and
+``story_threshold`` the story cut (a mean cosine similarity).
 
 Keywords are class-based TF-IDF (BERTopic's formula) over 1-3-grams of the title and lead (English stop words
 removed, unclustered articles as one extra class), with near-duplicates merged; a label is the top two or three
@@ -702,7 +704,8 @@ def cluster_articles(
     n_themes : int, optional
         Override: cut the merge tree into this many themes (of at least ``min_size`` articles).
     threshold : float, optional
-        Override: theme cut as a mean pairwise cosine similarity in [-1, 1]. Exclusive with ``n_themes``.
+        Override: theme cut as a mean pairwise fraction of shared neighbours in [0, 1] (a cosine similarity under
+        30 articles). Exclusive with ``n_themes``.
     story_threshold : float, optional
         Override of the story cut inside every theme (mean pairwise cosine similarity).
     min_size : int

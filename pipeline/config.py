@@ -63,8 +63,8 @@ class EmbedConfig(_Section):
 
 class ClusterConfig(_Section):
     n_themes: int | None = Field(None, ge=1)
-    threshold: float | None = Field(None, gt=0.0, lt=2.0)
-    story_threshold: float | None = Field(None, gt=0.0, lt=2.0)
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="mean fraction of shared neighbours")
+    story_threshold: float | None = Field(None, ge=-1.0, le=1.0, description="mean cosine similarity")
     min_size: int = Field(2, ge=1)
     n_keywords: int = Field(10, ge=1, le=100)
     random_state: int = 0
