@@ -802,7 +802,7 @@ def cluster_articles(
     if len(theme_rows) == 0:
         warnings.warn("no theme found: all articles listed as unclustered.", stacklevel=2)
 
-    # ---- stories: a second tree on the smoothed vectors, its own silhouette curve, nested in the themes
+    # ---- stories: a second tree, on the smoothed vectors (cosine), with its own silhouette curve, nested in the themes
     s_merges = _upgma(_group_sums(leaf, m, xs), sizes)
     if story_threshold is not None:
         t_story, story_how = float(story_threshold), f"story_threshold={story_threshold} given"
