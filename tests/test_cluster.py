@@ -289,3 +289,44 @@ def test_20k_articles_no_dense_n_by_n():
     tracemalloc.stop()
     assert peak < n * n * 4 / 10, peak  # well under one float32 n x n matrix (1.6 GB)
     assert sum(t["size"] for t in res["themes"]) + len(res["unclustered"]) == n
+
+
+def test_stories_finer_than_micro_clusters(monkeypatch):
+    # above MAX_LEAVES the trees start from micro-clusters; stories must still be found inside each theme
+    import pipeline.cluster as C
+
+    x, gold_t, gold_s = make_nested()
+    monkeypatch.setattr(C, "MAX_LEAVES", 20)  # 160 articles in 20 micro-clusters, as wide as a story of 8
+    ids = [f"a{i:04d}" for i in range(len(x))]
+    res = cluster_articles(x, ["report"] * len(x), ids)
+    assert res["params"]["n_leaves"] <= 20
+    row = {a: i for i, a in enumerate(ids)}
+    assert len(res["themes"]) == 10
+    stories = [s for t in res["themes"] for s in t["stories"]]
+    pure = [len({gold_s[row[a["id"]]] for a in s["articles"]}) == 1 for s in stories]
+    assert sum(pure) >= 18 and len(stories) <= 24, [s["size"] for s in stories]
+
+
+def test_neighbour_search_on_micro_clusters_matches_exact(monkeypatch):
+    import pipeline.cluster as C
+
+    x, _t, _s = make_nested()
+    exact = C._knn(x, 15, np.arange(len(x)), x.astype(np.float64))
+    monkeypatch.setattr(C, "MAX_LEAVES", 40)  # micro-clusters of ~4 articles: fewer than k in each
+    leaf, sums, _sizes = C._leaves(x, 40, 0)
+    approx = C._knn(x, 15, leaf, sums)
+    assert approx.shape == exact.shape
+    assert all(len(set(r)) == 15 for r in approx)  # k distinct neighbours, never padded
+    overlap = np.mean([len(set(a) & set(b)) / 15 for a, b in zip(approx, exact)])
+    assert overlap >= 0.9, overlap
+
+
+def test_shared_neighbour_similarity():
+    import pipeline.cluster as C
+
+    idx = np.array([[0, 1, 2], [0, 1, 3], [2, 4, 5], [3, 4, 6], [4, 5, 6], [4, 5, 6], [4, 5, 6]])
+    v = C._snn(idx)
+    assert v.shape == (7, 7)
+    g = (v @ v.T).toarray()
+    assert np.allclose(np.diag(g), 1.0)
+    assert g[0, 1] == pytest.approx(2 / 3) and g[0, 4] == 0.0 and g[4, 5] == pytest.approx(1.0)
