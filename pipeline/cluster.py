@@ -5,24 +5,25 @@ How themes and stories are found (README paragraph)
 Themes and stories are cuts of **group-average (UPGMA) merge trees**. (1) *Neighbours*: each article's 15 nearest
 neighbours (at most a tenth of the articles; UMAP's and so BERTopic's default neighbourhood), taken on vectors
 smoothed over 5 neighbours (the mean of each article's nearest vectors, which steadies the lists). (2) *Theme tree*:
-two articles are as similar as the fraction of neighbours they share (**shared-nearest-neighbour** similarity,
-Jarvis & Patrick 1973; Ertoz et al. 2003), which follows the local density instead of one global cosine scale.
-Group-average linkage merges, most similar first, the two groups whose articles are most similar on average; on
-the sparse neighbour-indicator vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree needs only
-group sums: up to 2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000
+two articles are as similar as 0.75 x the fraction of neighbours they share (**shared-nearest-neighbour**
+similarity, Jarvis & Patrick 1973; Ertoz et al. 2003), which follows the local density instead of one global cosine
+scale, + 0.25 x their cosine similarity, which orders the merges of groups sharing no neighbour. Group-average
+linkage merges, most similar first, the two groups whose articles are most similar on average; on the sparse
+neighbour-indicator vectors and the article vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree
+needs only group sums: up to 2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000
 micro-clusters (linear in the number of articles), so no articles x articles matrix is ever built. Under 30
-articles (fewer than 3 neighbours) the tree is on plain cosine similarity. (3) *Automatic theme cut*: t is chosen
+articles (fewer than 3 neighbours) the tree is on cosine similarity alone. (3) *Automatic theme cut*: t is chosen
 on a 0.01 grid as the cut with the best mean **silhouette** computed on the articles' own vectors: each article's
 average cosine similarity to its own group against its most similar other group. This needs no number of themes
-and no per-corpus constant. (4) *Polish*: an article sharing too few neighbours with every theme (mean below t) is
-left out (unclustered); then each member moves to the theme its own vector is most similar to on average.
+and no per-corpus constant. (4) *Polish*: an article whose mean theme similarity to every theme is below t is left
+out (unclustered); then each member moves to the theme its own vector is most similar to on average.
 (5) *Stories*: a second tree, on the 5-neighbour-smoothed vectors and cosine similarity, cut at its finest
 threshold whose silhouette (on the articles' own vectors) is still at least 90% of that tree's best one (finer cuts
 stop paying off in separation); stories are its groups intersected with the themes, so they nest, polished the
 same way (an article fitting no story becomes a one-article story). Above 2,000 articles, where micro-clusters are
 coarser than stories, each theme gets its own story tree on its articles.
 Groups smaller than ``min_size`` are listed as unclustered, never dropped. Overrides: ``n_themes`` cuts the tree
-into exactly that many themes; ``threshold`` fixes the theme cut (a mean fraction of shared neighbours) and
+into exactly that many themes; ``threshold`` fixes the theme cut (a mean theme similarity) and
 ``story_threshold`` the story cut (a mean cosine similarity).
 
 Keywords are class-based TF-IDF (BERTopic's formula) over 1-3-grams of the title and lead (English stop words
@@ -57,6 +58,12 @@ REFINE_ITERATIONS = 5
 #: Nearest neighbours per article whose overlap is the theme tree's similarity (capped at a tenth of the articles);
 #: 15 is UMAP's (and so BERTopic's) default neighbourhood size.
 SNN_K = 15
+#: Weight of the shared-neighbour fraction in the theme similarity; the cosine similarity of the articles' own
+#: vectors has the rest. Shared neighbours decide where they exist; the cosine orders the merges of groups that share
+#: no neighbour at all (without it, a theme whose stories hold more than ``SNN_K`` articles each can never be
+#: re-joined). Any weight from 0.6 to 0.97 gives the same ECB+ and MultiLing themes within 0.013 ARI (0.5 loses
+#: 0.04 on ECB+; 1.0 splits synthetic themes into their stories): see ``benchmarks/compare_clustering.py``.
+SNN_WEIGHT = 0.75
 #: Neighbours averaged per article before the *story* tree, and before the neighbour lists of the theme tree are
 #: taken (capped at a tenth of the articles): a third of ``SNN_K``, so an event of a handful of articles is not
 #: averaged into its neighbours. Set on the ECB+ dev set
@@ -185,24 +192,37 @@ def _group_sums(labels: np.ndarray, m: int, x):
     return ind @ x.astype(np.float64)
 
 
+def _gram(sums) -> np.ndarray:
+    """``sums @ sums.T`` as a dense float64 array; in row blocks for sparse sums (the sparse product of all rows at
+    once would hold m^2 indices too)."""
+    import scipy.sparse as sp
+
+    if not sp.issparse(sums):
+        return np.asarray(sums, dtype=np.float64) @ np.asarray(sums, dtype=np.float64).T
+    m = sums.shape[0]
+    g = np.empty((m, m))
+    st = sums.T.tocsc()
+    for a in range(0, m, 256):
+        g[a : a + 256] = (sums[a : a + 256] @ st).toarray()
+    return g
+
+
 def _upgma(sums, sizes: np.ndarray) -> list[tuple[float, int, int]]:
     """Group-average merges of the leaves as ``(similarity, a, b)``, most similar first.
 
-    Nearest-neighbour chain on the Gram matrix of the leaf sums (dense, or sparse for SNN vectors): O(m^2)
-    memory and time for m leaves.
+    ``sums`` are the leaf sums of the article vectors (dense, or sparse for shared-neighbour vectors), or a list of
+    ``(leaf sums, weight)`` for a weighted sum of such similarities. Nearest-neighbour chain on the Gram matrix of
+    the leaf sums: O(m^2) memory and time for m leaves.
     """
-    import scipy.sparse as sp
-
     m = len(sizes)
     if m < 2:
         return []
-    if sp.issparse(sums):  # in row blocks: the sparse product of all rows at once holds m^2 indices too
-        g = np.empty((m, m))
-        st = sums.T.tocsc()
-        for a in range(0, m, 256):
-            g[a : a + 256] = (sums[a : a + 256] @ st).toarray()
+    if isinstance(sums, list):
+        g = np.zeros((m, m))
+        for part, weight in sums:
+            g += weight * _gram(part)
     else:
-        g = sums @ sums.T
+        g = _gram(sums)
     size = sizes.astype(np.float64).copy()
     active = np.ones(m, dtype=bool)
     merges: list[tuple[float, int, int]] = []
@@ -602,13 +622,14 @@ def _refine(x, lab: np.ndarray, threshold: float, iterations: int, chunk: int = 
             keep_out: bool = False) -> np.ndarray:
     """Polish a partition the way group-average linkage would judge one article: each article moves to the group
     it is most similar to on average (its own group counted without itself), and is left out (-1) when that mean
-    similarity is below ``threshold``. ``x`` is dense or sparse (SNN vectors). With ``keep_out`` the articles at
-    -1 stay out. Lloyd-style passes, O(n k d) each, until nothing moves."""
+    similarity is below ``threshold``. ``x`` is dense or sparse (shared-neighbour vectors), or a list of
+    ``(vectors, weight)`` for a weighted sum of similarities. With ``keep_out`` the articles at -1 stay out.
+    Lloyd-style passes, O(n k d) each, until nothing moves."""
     import scipy.sparse as sp
 
-    sparse = sp.issparse(x)
+    parts = x if isinstance(x, list) else [(x, 1.0)]
     lab = lab.copy()
-    n = x.shape[0]
+    n = parts[0][0].shape[0]
     out0 = lab < 0
     for _ in range(iterations):
         used, dense = np.unique(lab[lab >= 0], return_inverse=True)
@@ -618,20 +639,25 @@ def _refine(x, lab: np.ndarray, threshold: float, iterations: int, chunk: int = 
         cur[lab >= 0] = dense
         k = len(used)
         rows_in = np.flatnonzero(cur >= 0)
-        sums = _group_sums(cur[rows_in], k, x[rows_in])
         size = np.bincount(cur[rows_in], minlength=k).astype(np.float64)
-        st = sums.T.tocsr() if sparse else sums.T.astype(np.float32)
+        sums_t = []
+        for xp, _w in parts:
+            sums = _group_sums(cur[rows_in], k, xp[rows_in])
+            sums_t.append(sums.T.tocsr() if sp.issparse(xp) else sums.T.astype(np.float32))
         new = np.full(n, -1)
         for a in range(0, n, chunk):
-            xs = x[a : a + chunk]
-            dots = xs @ st
-            dots = dots.toarray() if sparse else dots.astype(np.float64)
             own = cur[a : a + chunk]
             r = np.flatnonzero(own >= 0)
-            if sparse:
-                selfsim = np.asarray(xs[r].multiply(xs[r]).sum(axis=1), dtype=np.float64).ravel()
-            else:
-                selfsim = np.einsum("ij,ij->i", xs[r], xs[r], dtype=np.float64)
+            dots = np.zeros((len(own), k))
+            selfsim = np.zeros(len(r))
+            for (xp, w), st in zip(parts, sums_t):
+                xs = xp[a : a + chunk]
+                d = xs @ st
+                dots += w * (d.toarray() if sp.issparse(d) else d)
+                if sp.issparse(xs):
+                    selfsim += w * np.asarray(xs[r].multiply(xs[r]).sum(axis=1), dtype=np.float64).ravel()
+                else:
+                    selfsim += w * np.einsum("ij,ij->i", xs[r], xs[r], dtype=np.float64)
             denom = np.broadcast_to(size, dots.shape).copy()
             denom[r, own[r]] -= 1.0
             dots[r, own[r]] -= selfsim
@@ -704,8 +730,8 @@ def cluster_articles(
     n_themes : int, optional
         Override: cut the merge tree into this many themes (of at least ``min_size`` articles).
     threshold : float, optional
-        Override: theme cut as a mean pairwise fraction of shared neighbours in [0, 1] (a cosine similarity under
-        30 articles). Exclusive with ``n_themes``.
+        Override: theme cut as a mean pairwise theme similarity in [-1, 1] (``SNN_WEIGHT`` x fraction of shared
+        neighbours + the rest x cosine similarity; the cosine alone under 30 articles). Exclusive with ``n_themes``.
     story_threshold : float, optional
         Override of the story cut inside every theme (mean pairwise cosine similarity).
     min_size : int
@@ -736,10 +762,10 @@ def cluster_articles(
     if n_themes is not None:
         _check("n_themes", n_themes, isinstance(n_themes, (int, np.integer)) and not isinstance(n_themes, bool)
                and n_themes >= 1, ">= 1")
-    for name, v, lo, rule in (("threshold", threshold, 0, "a fraction of shared neighbours in [0, 1]"),
-                              ("story_threshold", story_threshold, -1, "a cosine similarity in [-1, 1]")):
+    for name, v in (("threshold", threshold), ("story_threshold", story_threshold)):
         if v is not None:
-            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and lo <= v <= 1, rule)
+            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and -1 <= v <= 1,
+                   "a similarity in [-1, 1]")
     if n_themes is not None and threshold is not None:
         raise ClusterError(f"n_themes={n_themes} and threshold={threshold} should not both be set.")
     _check("min_size", min_size, isinstance(min_size, (int, np.integer)) and min_size >= 1, ">= 1")
@@ -752,7 +778,8 @@ def cluster_articles(
     x = x.astype(np.float32, copy=True)
     if n:
         x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    params: dict = {"method": "group-average agglomerative clustering on shared-nearest-neighbour similarity",
+    params: dict = {"method": "group-average agglomerative clustering on shared-nearest-neighbour and cosine "
+                              "similarity",
                     "n_articles": n, "min_size": int(min_size)}
     if n < max(2, min_size):
         warnings.warn(f"only {n} article(s): nothing to cluster, all listed as unclustered.", stacklevel=2)
@@ -767,11 +794,16 @@ def cluster_articles(
     k_story = max(1, min(STORY_SMOOTH_K, n // 10))
     xs = _smooth(x_raw, k_story, leaf, raw_sums)
     k_snn = max(1, min(SNN_K, n // 10))
-    # below 3 neighbours (under 30 articles) a shared list says little: the tree is on the cosine itself
-    v = _snn(_knn(xs, k_snn, leaf, raw_sums)) if k_snn >= 3 else x_raw
+    # the theme similarity: SNN_WEIGHT x the fraction of shared neighbours + the rest x the cosine similarity (which
+    # orders the merges of groups sharing no neighbour); below 3 neighbours (under 30 articles) a shared list says
+    # little and the cosine is used alone
+    if k_snn >= 3:
+        v = [(_snn(_knn(xs, k_snn, leaf, raw_sums)), SNN_WEIGHT), (x_raw, 1.0 - SNN_WEIGHT)]
+    else:
+        v = x_raw
 
     # ---- themes: a cut of the group-average tree on shared-neighbour similarity, polished
-    merges = _upgma(_group_sums(leaf, m, v), sizes)
+    merges = _upgma([(_group_sums(leaf, m, vp), w) for vp, w in v] if isinstance(v, list) else raw_sums, sizes)
     grid = np.round(np.arange(GRID_STEP, 1.0, GRID_STEP), 4)
     # the tree is built on shared neighbours, but a cut is judged on the articles' own vectors
     sil = (_silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=merges, grid=grid, random_state=random_state)
@@ -895,6 +927,7 @@ def cluster_articles(
         chosen_by=chosen,
         story_threshold=round(float(t_story), 4), story_chosen_by=story_how,
         n_leaves=info["n_leaves"], shared_neighbours=k_snn if k_snn >= 3 else None,
+        shared_neighbour_weight=SNN_WEIGHT if k_snn >= 3 else 0.0,
         story_smoothing_neighbours=k_story,
         n_themes=len(themes), n_unclustered=int(len(rest)),
     )

@@ -63,7 +63,7 @@ class EmbedConfig(_Section):
 
 class ClusterConfig(_Section):
     n_themes: int | None = Field(None, ge=1)
-    threshold: float | None = Field(None, ge=0.0, le=1.0, description="mean fraction of shared neighbours")
+    threshold: float | None = Field(None, ge=-1.0, le=1.0, description="mean theme similarity")
     story_threshold: float | None = Field(None, ge=-1.0, le=1.0, description="mean cosine similarity")
     min_size: int = Field(2, ge=1)
     n_keywords: int = Field(10, ge=1, le=100)

@@ -145,16 +145,16 @@ def test_n_themes_override():
 
 def test_threshold_override():
     x, texts, ids, _ = make()
-    loose = cluster_articles(x, texts, ids, threshold=0.0)
+    loose = cluster_articles(x, texts, ids, threshold=-1.0)
     assert len(loose["themes"]) == 1 and loose["themes"][0]["size"] == len(ids)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tight = cluster_articles(x, texts, ids, threshold=1.0)
-    # only articles with identical neighbour lists can still meet a threshold of 1
+    # only articles with identical neighbour lists and vectors can still meet a threshold of 1
     assert len(tight["unclustered"]) > len(ids) / 2 and tight["params"]["theme_threshold"] == 1.0
-    assert loose["params"]["theme_threshold"] == 0.0
-    with pytest.raises(ClusterError, match="shared neighbours"):
-        cluster_articles(x, texts, ids, threshold=-0.5)
+    assert loose["params"]["theme_threshold"] == -1.0
+    with pytest.raises(ClusterError, match="similarity in"):
+        cluster_articles(x, texts, ids, threshold=1.5)
 
 
 def test_story_threshold_override():
