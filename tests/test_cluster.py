@@ -330,3 +330,21 @@ def test_shared_neighbour_similarity():
     g = (v @ v.T).toarray()
     assert np.allclose(np.diag(g), 1.0)
     assert g[0, 1] == pytest.approx(2 / 3) and g[0, 4] == 0.0 and g[4, 5] == pytest.approx(1.0)
+
+
+def test_theme_of_stories_larger_than_the_neighbour_list(monkeypatch):
+    # 3 stories of 20 articles per theme: an article's 15 neighbours all sit in its own story, so the stories of a
+    # theme share no neighbour; the cosine share of the theme similarity still joins them into their theme
+    import pipeline.cluster as C
+
+    x, gold_t, _ = make_nested(n_themes=10, n_stories=3, per=20, theme_spread=0.7, story_spread=0.5)
+    ids = [f"a{i:04d}" for i in range(len(x))]
+
+    def n_pure_themes():
+        res = cluster_articles(x, ["report"] * len(x), ids)
+        row = {a: i for i, a in enumerate(ids)}
+        return [len({gold_t[row[a["id"]]] for a in t["articles"]}) == 1 and t["size"] == 60 for t in res["themes"]]
+
+    assert n_pure_themes() == [True] * 10
+    monkeypatch.setattr(C, "SNN_WEIGHT", 1.0)  # shared neighbours alone: the themes fall apart into stories
+    assert len(n_pure_themes()) == 30
