@@ -11,7 +11,8 @@ scale, + 0.25 x their cosine similarity, which orders the merges of groups shari
 linkage merges, most similar first, the two groups whose articles are most similar on average; on the sparse
 neighbour-indicator vectors and the article vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree
 needs only group sums: up to 2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000
-micro-clusters (linear in the number of articles), so no articles x articles matrix is ever built. Under 30
+micro-clusters (about 25 articles each above 50,000 articles, at most 5,000; linear in the number of articles), so
+no articles x articles matrix is ever built. Under 30
 articles (fewer than 3 neighbours) the tree is on cosine similarity alone. (3) *Automatic theme cut*: t is chosen
 on a 0.01 grid as the cut with the best mean **silhouette** computed on the articles' own vectors: each article's
 average cosine similarity to its own group against its most similar other group. This needs no number of themes
@@ -47,6 +48,10 @@ from pipeline import PipelineError
 
 #: Above this many articles, spherical k-means micro-clusters become the leaves of the merge tree.
 MAX_LEAVES = 2000
+#: Above ``MAX_LEAVES * LEAF_SIZE`` articles the micro-clusters hold about ``LEAF_SIZE`` articles each (finer than
+#: a theme), up to ``LEAVES_CAP`` of them: the tree's O(leaves^2) memory stays bounded (under 0.5 GB).
+LEAF_SIZE = 25
+LEAVES_CAP = 5000
 #: At most this many articles are scored when the silhouette picks the cut.
 SILHOUETTE_SAMPLE = 2000
 #: Candidate cut thresholds are multiples of this.
@@ -789,7 +794,8 @@ def cluster_articles(
     # ---- shared neighbourhoods: each article's nearest neighbours, found on vectors smoothed over a few
     # neighbours (which steadies the lists); the story tree is built on those smoothed vectors too
     x_raw = x
-    leaf, raw_sums, sizes = _leaves(x, MAX_LEAVES, random_state)
+    n_leaves = min(n, max(MAX_LEAVES, min(LEAVES_CAP, n // LEAF_SIZE)))
+    leaf, raw_sums, sizes = _leaves(x, n_leaves, random_state)
     m = len(sizes)
     k_story = max(1, min(STORY_SMOOTH_K, n // 10))
     xs = _smooth(x_raw, k_story, leaf, raw_sums)
