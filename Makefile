@@ -68,6 +68,7 @@ bench-pipeline: $(VENV)/.installed ## Whole pipeline on news2017: cold vs warm (
 compare: $(VENV)/.installed ## Quality tables vs BERTopic and sumy (installs the bench extra)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/compare_clustering.py
+	$(PY) benchmarks/cluster_ablation.py
 	$(PY) benchmarks/compare_summarizers.py
 
 clean: ## Remove the run folder

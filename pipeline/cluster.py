@@ -66,8 +66,9 @@ SNN_K = 15
 #: Weight of the shared-neighbour fraction in the theme similarity; the cosine similarity of the articles' own
 #: vectors has the rest. Shared neighbours decide where they exist; the cosine orders the merges of groups that share
 #: no neighbour at all (without it, a theme whose stories hold more than ``SNN_K`` articles each can never be
-#: re-joined). Any weight from 0.6 to 0.97 gives the same ECB+ and MultiLing themes within 0.013 ARI (0.5 loses
-#: 0.04 on ECB+; 1.0 splits synthetic themes into their stories): see ``benchmarks/compare_clustering.py``.
+#: re-joined). Any weight from 0.6 to 0.97 gives the same ECB+ and MultiLing themes within 0.013 ARI (0.5 drops
+#: ECB+ and MultiLing pooled into one collection from 0.85 to 0.79; 1.0 splits synthetic themes into their
+#: stories): see ``benchmarks/cluster_ablation.py``.
 SNN_WEIGHT = 0.75
 #: Neighbours averaged per article before the *story* tree, and before the neighbour lists of the theme tree are
 #: taken (capped at a tenth of the articles): a third of ``SNN_K``, so an event of a handful of articles is not
