@@ -238,15 +238,27 @@ def build_report(summaries: dict, articles: list[dict], ingest_report: dict, vec
         same = len(t.get("stories", [])) == 1 and set(t["stories"][0]["articles"]) == set(ids)
         if same:
             stories = '<p class="meta">One story: every article of this theme covers the same event.</p>'
-        elif t.get("stories"):
+        shown = ids[:max_articles]
+        if not same and t.get("stories"):
             parts = []
-            for st in t["stories"]:
+            several = [st for st in t["stories"] if len(st["articles"]) > 1]
+            single = [st for st in t["stories"] if len(st["articles"]) == 1]
+            for st in several:
                 parts.append(
                     f'<div class="story"><h4>{e(st["label"])} <span class="meta">· {len(st["articles"])} '
-                    f'article{"s" if len(st["articles"]) != 1 else ""}{_date_range(st["articles"], meta)}</span></h4>{_summary_list(st["summary"], meta)}</div>'
+                    f'articles{_date_range(st["articles"], meta)}</span></h4>{_summary_list(st["summary"], meta)}</div>'
                 )
-            stories = f'<h3>Stories ({len(t["stories"])})</h3>' + "".join(parts)
-        shown = ids[:max_articles]
+            if single:  # one line each, folded: a long stream has many articles no other article shares an event with
+                on_page = set(shown)
+                items = []
+                for st in single:
+                    aid = st["articles"][0]
+                    name = e(meta.get(aid, {}).get("title") or by_id.get(aid, {}).get("title") or st["label"])
+                    items.append(f'<li><a href="#art-{e(aid)}">{name}</a></li>' if aid in on_page else f"<li>{name}</li>")
+                parts.append(f'<details class="story"><summary>{len(single)} single-article '
+                             f'stor{"ies" if len(single) != 1 else "y"}</summary><ul>{"".join(items)}</ul></details>')
+            count = f"{len(several)}" + (f" + {len(single)} single-article" if single else "")
+            stories = f"<h3>Stories ({count})</h3>" + "".join(parts)
         more = (f'<p class="meta">… and {len(ids) - len(shown)} more articles (see summaries.json).</p>'
                 if len(ids) > len(shown) else "")
         sections.append(

@@ -102,3 +102,21 @@ def test_page_in_headless_chromium(run_dir, tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert res.returncode == 0 and shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_single_article_stories_are_folded_and_the_title_kept():
+    from pipeline.report import build_report
+
+    arts = [{"id": f"a{i}", "title": f"Headline {i}", "text": f"Sentence number {i} about the talks."} for i in range(5)]
+    story = lambda ids, label: {"id": f"s-{label}", "label": label, "articles": ids, "summary": []}  # noqa: E731
+    doc = {"themes": [{"id": "theme-x", "label": "talks · summit", "keywords": ["talks"],
+                       "articles": [a["id"] for a in arts], "summary": [],
+                       "stories": [story(["a0", "a1", "a2"], "summit talks"), story(["a3"], "lone one"),
+                                   story(["a4"], "lone two")]}],
+           "articles": {a["id"]: {"title": a["title"], "date": None, "sources": []} for a in arts}, "run": {}}
+    page = build_report(doc, arts, {"read": 5}, None, title="My desk", max_articles=4)
+    assert "<title>My desk</title>" in page and "<h1>My desk</h1>" in page
+    assert "Stories (1 + 2 single-article)" in page and "2 single-article stories" in page
+    assert "<h4>summit talks" in page and "<h4>lone one" not in page
+    assert '<li><a href="#art-a3">Headline 3</a></li>' in page  # on the page: linked
+    assert "<li>Headline 4</li>" in page  # beyond max_articles: listed, not linked
