@@ -114,6 +114,27 @@ def ours(vectors, rows, **kw) -> tuple[list, list]:
     return [theme.get(i, -1) for i in ids], [story.get(i, -1) for i in ids]
 
 
+def growth_stability(vectors, rows) -> str:
+    """Cluster all but 1% of the articles (at least 3, drawn with a fixed seed), then all of them with the first
+    result as ``previous``: how many old articles keep their theme id, and how many theme ids survive."""
+    from pipeline.cluster import cluster_articles
+
+    n = len(rows)
+    ids, texts = [r["id"] for r in rows], [r["text"] for r in rows]
+    extra = np.sort(np.random.default_rng(0).choice(n, size=max(3, n // 100), replace=False))
+    keep = np.setdiff1d(np.arange(n), extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = cluster_articles(vectors[keep], [texts[i] for i in keep], [ids[i] for i in keep])
+        second = cluster_articles(vectors, texts, ids, previous=first)
+    a = {m["id"]: t["id"] for t in first["themes"] for m in t["articles"]}
+    b = {m["id"]: t["id"] for t in second["themes"] for m in t["articles"]}
+    same = sum(a[i] == b.get(i) for i in a)
+    kept = len({t["id"] for t in first["themes"]} & {t["id"] for t in second["themes"]})
+    return (f"growth by {len(extra)} articles: {same}/{len(a)} clustered articles keep their theme id, "
+            f"{kept}/{len(first['themes'])} theme ids kept ({len(first['themes'])} -> {len(second['themes'])} themes)")
+
+
 def kmeans(vectors, k: int, seed: int = 0) -> list:
     from sklearn.cluster import KMeans
 
@@ -195,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(_fmt_row(f"ours (themes, n_themes={k} given)", score(ours(vec, arts, n_themes=k)[0])))
                 if name == "ecbplus" and level == "stories":
                     print(_fmt_row("ours (themes, automatic)", score(th)))
-            print(f"\n(ours: {t_ours:.2f}s for {len(arts)} articles)")
+            print(f"\n(ours: {t_ours:.2f}s for {len(arts)} articles; {growth_stability(vec, arts)})")
     return 0
 
 
