@@ -12,8 +12,8 @@ linkage merges, most similar first, the two groups whose articles are most simil
 neighbour-indicator vectors and the article vectors that average is ``sum(A) . sum(B) / (|A| |B|)``, so the tree
 needs only group sums: up to 2,000 articles every article is a leaf; above, a spherical k-means first makes 2,000
 micro-clusters (about 25 articles each above 50,000 articles, at most 5,000; linear in the number of articles), so
-no articles x articles matrix is ever built. Under 30
-articles (fewer than 3 neighbours) the tree is on cosine similarity alone. (3) *Automatic theme cut*: t is chosen
+no articles x articles matrix is ever built. Under 30 articles (fewer than 3 neighbours) the tree is on cosine
+similarity alone. (3) *Automatic theme cut*: t is chosen
 on a 0.01 grid as the cut with the best mean **silhouette** computed on the articles' own vectors: each article's
 average cosine similarity to its own group against its most similar other group. This needs no number of themes
 and no per-corpus constant. (4) *Polish*: an article whose mean theme similarity to every theme is below t is left
