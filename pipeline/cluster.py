@@ -262,23 +262,24 @@ def _upgma(sums, sizes: np.ndarray) -> list[tuple[float, int, int]]:
     return merges
 
 
+def _find(parent: np.ndarray, i: int) -> int:
+    """Root of ``i`` in a union-find forest, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def _cut(merges: list[tuple[float, int, int]], m: int, threshold: float) -> np.ndarray:
     """Leaf -> group (dense ids) after applying every merge with similarity >= threshold."""
     parent = np.arange(m)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     for s, a, b in merges:
         if s < threshold:
             break
-        ra, rb = find(a), find(b)
+        ra, rb = _find(parent, a), _find(parent, b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(m)])
+    roots = np.array([_find(parent, i) for i in range(m)])
     return np.unique(roots, return_inverse=True)[1]
 
 
@@ -544,15 +545,8 @@ def _prefix_for(merges: list, sizes: np.ndarray, k: int, min_size: int) -> int:
     size = sizes.copy()
     big = int((size >= min_size).sum())
     counts = [big]
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     for _s, a, b in merges:
-        ra, rb = find(a), find(b)
+        ra, rb = _find(parent, a), _find(parent, b)
         big -= int(size[ra] >= min_size) + int(size[rb] >= min_size)
         lo, hi = min(ra, rb), max(ra, rb)
         parent[hi] = lo
@@ -574,25 +568,31 @@ def _check(name: str, value, ok: bool, rule: str) -> None:
         raise ClusterError(f"{name}={value!r} should be {rule}.")
 
 
-def _silhouettes(x: np.ndarray, sums: np.ndarray, *, leaf: np.ndarray, sizes: np.ndarray, merges: list,
-                 grid: np.ndarray, random_state: int) -> np.ndarray:
-    """Mean cosine silhouette of the cut at each threshold of ``grid`` (sklearn's definition: a singleton scores
-    0; a one-group cut scores -1 so it is never preferred to a real split).
-
-    Exact from the leaf sums: the mean similarity of article i to group C is ``x_i . sum(C) / |C|`` (minus
-    itself for its own group), so one (sample x leaves) product serves every cut. Above ``SILHOUETTE_SAMPLE``
-    articles a fixed random sample of them is scored. Cost O(sample * leaves * (dim + len(grid))).
-    """
-    import scipy.sparse as sp
-
-    n, m = x.shape[0], len(sizes)
+def _silhouette_basis(x: np.ndarray, sums: np.ndarray, leaf: np.ndarray, random_state: int) -> tuple:
+    """What every silhouette curve of one set of leaves needs: (scored rows' leaves, their similarity sums to each
+    leaf, their self-similarities). Above ``SILHOUETTE_SAMPLE`` articles a fixed random sample of them is scored."""
+    n = x.shape[0]
     if n > SILHOUETTE_SAMPLE:
         rows = np.sort(np.random.default_rng(random_state).choice(n, size=SILHOUETTE_SAMPLE, replace=False))
     else:
         rows = np.arange(n)
     p = x[rows].astype(np.float64) @ sums.T  # (s, m)
-    own_leaf = leaf[rows]
-    self_sim = np.einsum("ij,ij->i", x[rows], x[rows], dtype=np.float64)
+    return leaf[rows], p, np.einsum("ij,ij->i", x[rows], x[rows], dtype=np.float64)
+
+
+def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndarray) -> np.ndarray:
+    """Mean cosine silhouette of the cut at each threshold of ``grid`` (sklearn's definition: a singleton scores
+    0; a one-group cut scores -1 so it is never preferred to a real split).
+
+    Exact from the leaf sums (``basis`` from :func:`_silhouette_basis`): the mean similarity of article i to group
+    C is ``x_i . sum(C) / |C|`` (minus itself for its own group), so one (sample x leaves) product serves every cut
+    of every tree on the same leaves. Cost O(sample * leaves * len(grid)).
+    """
+    import scipy.sparse as sp
+
+    own_leaf, p, self_sim = basis
+    m = len(sizes)
+    r = np.arange(len(own_leaf))
     out = np.full(len(grid), -1.0)
     last_key, last_val = None, -1.0
     for gi, t in enumerate(grid):
@@ -609,7 +609,6 @@ def _silhouettes(x: np.ndarray, sums: np.ndarray, *, leaf: np.ndarray, sizes: np
         ind = sp.csr_matrix((np.ones(m), (np.arange(m), g)), shape=(m, k))
         pk = np.asarray((ind.T @ p.T).T)  # (s, k): sum of similarities to each group
         own = g[own_leaf]
-        r = np.arange(len(rows))
         n_own = csize[own]
         a_sim = (pk[r, own] - self_sim) / np.maximum(n_own - 1, 1)
         mean_sim = pk
@@ -807,13 +806,14 @@ def cluster_articles(
     if k_snn >= 3:
         v = [(_snn(_knn(xs, k_snn, leaf, raw_sums)), SNN_WEIGHT), (x_raw, 1.0 - SNN_WEIGHT)]
     else:
-        v = x_raw
+        v = [(x_raw, 1.0)]
 
     # ---- themes: a cut of the group-average tree on shared-neighbour similarity, polished
-    merges = _upgma([(_group_sums(leaf, m, vp), w) for vp, w in v] if isinstance(v, list) else raw_sums, sizes)
+    merges = _upgma([(raw_sums if vp is x_raw else _group_sums(leaf, m, vp), w) for vp, w in v], sizes)
     grid = np.round(np.arange(GRID_STEP, 1.0, GRID_STEP), 4)
     # the tree is built on shared neighbours, but a cut is judged on the articles' own vectors
-    sil = (_silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=merges, grid=grid, random_state=random_state)
+    basis = _silhouette_basis(x_raw, raw_sums, leaf, random_state)  # shared by the theme and story curves
+    sil = (_silhouettes(basis, sizes=sizes, merges=merges, grid=grid)
            if n_themes is None and threshold is None else None)
     if n_themes is not None:
         n_merges = _prefix_for(merges, sizes, int(n_themes), min_size)
@@ -846,8 +846,7 @@ def cluster_articles(
     if story_threshold is not None:
         t_story, story_how = float(story_threshold), f"story_threshold={story_threshold} given"
     else:
-        s_sil = _silhouettes(x_raw, raw_sums, leaf=leaf, sizes=sizes, merges=s_merges, grid=grid,
-                             random_state=random_state)
+        s_sil = _silhouettes(basis, sizes=sizes, merges=s_merges, grid=grid)
         sb = int(np.argmax(s_sil))
         top = float(s_sil[sb])
         ok = np.flatnonzero((grid >= grid[sb] - 1e-9) & (s_sil >= STORY_SILHOUETTE_RATIO * top))
@@ -867,7 +866,6 @@ def cluster_articles(
         groups, _ = _dense_groups(slab, 1)
         groups = sorted(groups, key=lambda q: (-len(q), int(q.min())))
         story_rows.append([rows[q] for q in groups])
-    info = {"threshold": t_theme, "n_leaves": m}
 
     # ---- keywords and labels (one c-TF-IDF pass; above KEYWORD_SAMPLE articles, each story's most central
     # articles in proportion, so the text work stays bounded)
@@ -933,7 +931,7 @@ def cluster_articles(
         theme_threshold=round(float(t_theme), 4),
         chosen_by=chosen,
         story_threshold=round(float(t_story), 4), story_chosen_by=story_how,
-        n_leaves=info["n_leaves"], shared_neighbours=k_snn if k_snn >= 3 else None,
+        n_leaves=m, shared_neighbours=k_snn if k_snn >= 3 else None,
         shared_neighbour_weight=SNN_WEIGHT if k_snn >= 3 else 0.0,
         story_smoothing_neighbours=k_story,
         n_themes=len(themes), n_unclustered=int(len(rest)),
