@@ -79,8 +79,12 @@ def _code_hash(*modules: str) -> str:
     import hashlib
 
     h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
     for name in sorted({"runner", "config", "text", *modules}):
-        h.update((Path(__file__).resolve().parent / f"{name}.py").read_bytes())
+        # a stage is a module (``name.py``) or a package (every ``.py`` file below ``name/``)
+        files = [root / f"{name}.py"] if (root / f"{name}.py").exists() else sorted((root / name).rglob("*.py"))
+        for f in files:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
