@@ -31,7 +31,7 @@ install: $(VENV)/.installed ## Create .venv and install the project with its pin
 $(STAMPS)/%.json: FORCE | $(VENV)/.installed
 	@$(PIPE) config --config $(CONFIG) --stamps $(STAMPS) $(ARGS)
 
-$(OUT)/articles.jsonl: $(INPUT_FILES) pipeline/ingest.py $(SHARED) $(STAMPS)/ingest.json | $(VENV)/.installed
+$(OUT)/articles.jsonl: $(INPUT_FILES) $(wildcard pipeline/ingest/*.py) $(SHARED) $(STAMPS)/ingest.json | $(VENV)/.installed
 	$(PIPE) ingest $(INPUTS) --out $(OUT) --config $(CONFIG) $(ARGS)
 
 $(OUT)/embeddings/index.json: $(OUT)/articles.jsonl pipeline/embed.py $(SHARED) $(STAMPS)/embed.json

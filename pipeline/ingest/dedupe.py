@@ -1,0 +1,84 @@
+"""Content ids and duplicate search: exact (normalised text) and near (MinHash over word shingles, LSH index)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+
+import numpy as np
+
+from pipeline.config import IngestConfig
+from pipeline.text import normalize
+
+
+def content_id(text: str) -> str:
+    return "a" + hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()[:16]
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _shingle_hashes(norm_text: str, k: int, vocab: dict[str, int]) -> np.ndarray:
+    """32-bit hashes of the word k-shingles of a normalised text (CRC32 of words, combined polynomially).
+
+    Vectorised with numpy: hashing each joined shingle string in Python costs several times more.
+    """
+    words = _WORD.findall(norm_text)
+    codes = np.fromiter((vocab.get(w) or vocab.setdefault(w, zlib.crc32(w.encode("utf-8")) or 1) for w in words),
+                        dtype=np.uint64, count=len(words))
+    if len(codes) < k:
+        return np.array([int(codes.sum()) & 0xFFFFFFFF], dtype=np.uint64)
+    h = np.zeros(len(codes) - k + 1, dtype=np.uint64)
+    for j in range(k):
+        h = (h * np.uint64(1_000_003) + codes[j : len(codes) - k + 1 + j]) & np.uint64(0xFFFFFFFF)
+    return np.unique(h)
+
+
+def _identity(x):
+    return x
+
+
+class _UnionFind:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def near_duplicate_groups(norm_texts: list[str], cfg: IngestConfig) -> list[int]:
+    """Group id per text: texts whose estimated shingle Jaccard >= the threshold share a group.
+
+    MinHash signatures with an LSH index (``datasketch``) find candidate pairs in near-linear time; each candidate
+    pair is confirmed on the MinHash Jaccard estimate, so LSH false positives are not merged.
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    n = len(norm_texts)
+    uf = _UnionFind(n)
+    if n < 2:
+        return list(range(n))
+    first = MinHash(num_perm=cfg.num_perm, seed=1, hashfunc=_identity)
+    hashes = [first] + [
+        MinHash(num_perm=cfg.num_perm, hashfunc=_identity, permutations=first.permutations, scheme=first.scheme)
+        for _ in range(n - 1)
+    ]
+    vocab: dict[str, int] = {}
+    for mh, t in zip(hashes, norm_texts):
+        mh.update_batch(_shingle_hashes(t, cfg.shingle_words, vocab))
+    lsh = MinHashLSH(threshold=cfg.near_duplicate_threshold, num_perm=cfg.num_perm)
+    for i, mh in enumerate(hashes):
+        for j in lsh.query(mh):
+            if hashes[i].jaccard(hashes[j]) >= cfg.near_duplicate_threshold:
+                uf.union(i, j)
+        lsh.insert(i, mh)
+    return [uf.find(i) for i in range(n)]
