@@ -48,6 +48,9 @@ class IngestConfig(_Section):
     max_article_chars: int = Field(200_000, ge=1_000, description="longer texts are cut at a sentence end")
     max_file_mb: float = Field(1024, gt=0)
     min_sentence_chars: int = Field(2, ge=1)
+    boilerplate: bool = Field(True, description="mark outlet house text (datelines, bylines, footers) and leave it out")
+    boilerplate_min_articles: int = Field(4, ge=2, description="house text recurs in at least this many articles")
+    boilerplate_min_share: float = Field(0.05, gt=0.0, le=1.0, description="... and this share of its outlet's")
 
 
 class EmbedConfig(_Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipeline.config import IngestConfig
+from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, find_boilerplate
 from pipeline.ingest.dedupe import content_id, near_duplicate_groups
 from pipeline.ingest.formats import IngestError, InputFile, ParsedInputs, Record, Rejection, clean_text, parse_file
 from pipeline.text import normalize, split_sentences
@@ -41,31 +42,76 @@ def truncate(text: str, limit: int) -> str:
     return head[: cut + 1 if cut > 0 else limit].rstrip()
 
 
-def _sentences(text: str, min_chars: int) -> list[list[int]]:
-    return [[a, b] for a, b in split_sentences(text) if b - a >= min_chars]
+def source_of(outlet: str | None, url: str | None) -> str | None:
+    """The outlet of an article: its source field, else the host of its URL without ``www.`` (``tass.com``)."""
+    if outlet:
+        return outlet
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    except ValueError:
+        return None
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else (host or None)
+
+
+def _drop_inner(spans: list[tuple[int, int, str]], sents: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Boilerplate spans that would cut a sentence in two (inside it, touching neither end) are not marked."""
+    import bisect
+
+    starts = [s for s, _e in sents]
+    out = []
+    for a, b, kind in spans:
+        i = bisect.bisect_right(starts, a) - 1
+        if 0 <= i < len(sents) and sents[i][0] < a and b < sents[i][1]:
+            continue
+        out.append((a, b, kind))
+    return out
+
+
+def content_sentences(text: str, spans: list[tuple[int, int, str]], min_chars: int) -> list[list[int]]:
+    """Sentence spans of the text outside the boilerplate spans (each stretch between them split on its own)."""
+    out: list[list[int]] = []
+    for r0, r1 in content_regions(text, spans):
+        for a, b in split_sentences(text[r0:r1]):
+            a, b = a + r0, b + r0
+            while a < b and text[a] in "-–—•*|:;,. \t":  # separators left where a dateline ended
+                a += 1
+            if b - a >= min_chars and any(ch.isalnum() for ch in text[a:b]):
+                out.append([a, b])
+    return out
 
 
 def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict], dict]:
-    """Records -> unique articles (with sources and sentence spans) and the ingest report.
+    """Records -> unique articles (with sources, sentence spans and boilerplate spans) and the ingest report.
+
+    Steps: clean each text; find duplicates (exact, then near: MinHash + LSH) on the whole text; learn each
+    outlet's house text from one copy per duplicate group and mark it (``boilerplate`` spans); split the rest
+    into sentences; finally merge duplicate groups whose content (text without house text) is the same, so one
+    story published by two outlets with their own datelines and footers is one article.
 
     Returns
     -------
     articles : list of dict
         In order of first appearance in the input. Each has ``id, title, text, caption, date, source, url,
-        sentences [[start, end], ...], sources [{path, index, input_id}], meta, warnings``.
+        sentences [[start, end], ...], boilerplate [[start, end], ...], sources [{path, index, input_id}], meta,
+        warnings``.
     report : dict
-        ``read, unique, duplicates, rejected`` counts, the rejections with reasons, duplicate groups, warnings.
+        ``read, unique, duplicates, rejected`` counts, the rejections with reasons, duplicate groups, warnings,
+        and ``boilerplate``: what was marked, per kind and per source.
     """
     rejections = list(parsed.rejections)
     warnings = list(parsed.warnings)
-    prepared: list[tuple[Record, str, str, list]] = []
+    prepared: list[tuple[Record, str, str]] = []
     for rec in parsed.records:
         text = clean_text(rec.text)
         if len(text) > cfg.max_article_chars:
             rec.warnings.append(f"text cut from {len(text)} to at most {cfg.max_article_chars} chars")
             text = truncate(text, cfg.max_article_chars)
-        sents = _sentences(text, cfg.min_sentence_chars)
-        if not sents:
+        if not any(ch.isalnum() for ch in text):
             rejections.append(Rejection(rec.source, "no sentence in the text"))
             continue
         date, dwarn = parse_date(rec.date)
@@ -77,11 +123,12 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
             rec.warnings.append(f"title cut from {len(title)} to {cfg.max_title_chars} chars")
             title = title[: cfg.max_title_chars].rstrip()
         rec.title = title
-        prepared.append((rec, text, normalize(text), sents))
+        rec.outlet = source_of(rec.outlet, rec.url)
+        prepared.append((rec, text, normalize(text)))
 
     # The same input id on two different texts: both kept, recorded.
     by_input_id: dict[tuple[str, str], str] = {}
-    for rec, _text, norm, _s in prepared:
+    for rec, _text, norm in prepared:
         iid = rec.source.get("input_id")
         if iid is None:
             continue
@@ -92,26 +139,74 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
             rec.warnings.append(msg)
             warnings.append(msg)
 
-    # Exact duplicates by normalised text, then near duplicates among the distinct texts.
+    # ---- duplicates on the whole text: exact (normalised text), then near among the distinct texts
     exact: dict[str, int] = {}
     distinct: list[str] = []
     exact_of: list[int] = []
-    for _rec, _text, norm, _s in prepared:
+    for _rec, _text, norm in prepared:
         if norm not in exact:
             exact[norm] = len(distinct)
             distinct.append(norm)
         exact_of.append(exact[norm])
     near = near_duplicate_groups(distinct, cfg)
-    groups: dict[int, list[int]] = {}
-    for i, e in enumerate(exact_of):
-        groups.setdefault(near[e], []).append(i)
+    group_of = [near[e] for e in exact_of]
 
+    # ---- outlet boilerplate, learned from one copy per duplicate group
+    counted, seen_groups = [], set()
+    for g in group_of:
+        counted.append(g not in seen_groups)
+        seen_groups.add(g)
+    texts = [t for _r, t, _n in prepared]
+    if cfg.boilerplate:
+        found = find_boilerplate(texts, [r.outlet for r, _t, _n in prepared], counted=counted,
+                                 min_articles=cfg.boilerplate_min_articles, min_share=cfg.boilerplate_min_share)
+    else:
+        found = [[] for _ in texts]
+    spans_of: list[list[tuple[int, int, str]]] = []
+    sents_of: list[list[list[int]]] = []
+    for text, spans in zip(texts, found):
+        if spans:
+            spans = _drop_inner(spans, split_sentences(text))
+        sents = content_sentences(text, spans, cfg.min_sentence_chars)
+        if not sents and any(k in LEARNED_KINDS for _a, _b, k in spans):
+            # what repeats in a whole text is a template of the outlet's own stories, not house text around one
+            spans = [s for s in spans if s[2] not in LEARNED_KINDS]
+            sents = content_sentences(text, spans, cfg.min_sentence_chars)
+        spans_of.append(spans)
+        sents_of.append(sents)
+
+    # ---- merge duplicate groups with the same content (house text aside); drop texts with no content sentence
+    parent: dict[int, int] = {}
+
+    def root(g: int) -> int:
+        while parent.get(g, g) != g:
+            g = parent[g]
+        return g
+
+    content_key: dict[str, int] = {}
+    members_of: dict[int, list[int]] = {}
+    for i, (rec, text, _norm) in enumerate(prepared):
+        if not sents_of[i]:
+            why = "only outlet boilerplate (dateline, byline, credits, footer), no content sentence" if spans_of[i] \
+                else "no sentence in the text"
+            rejections.append(Rejection(rec.source, why))
+            continue
+        members_of.setdefault(group_of[i], []).append(i)
+        first = content_key.setdefault(normalize(" ".join(text[a:b] for a, b in sents_of[i])), group_of[i])
+        ra, rb = root(first), root(group_of[i])
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for g, members in members_of.items():
+        groups.setdefault(root(g), []).extend(members)
     articles: list[dict] = []
     dup_report: list[dict] = []
-    for members in sorted(groups.values(), key=lambda m: m[0]):
+    bp_kinds: dict[str, int] = {}
+    bp_sources: dict[str, dict[str, int]] = {}
+    for members in sorted((sorted(m) for m in groups.values()), key=lambda m: m[0]):
         # Representative: the longest text (most content); ties by content id. Order-independent.
         rep = max(members, key=lambda i: (len(prepared[i][1]), -int(content_id(prepared[i][1])[1:], 16)))
-        rec, text, norm, sents = prepared[rep]
+        rec, text, norm = prepared[rep]
         aid = content_id(text)
         # A collapsed copy keeps its own input fields (labels, ...) when they differ from the kept record's.
         sources = [
@@ -122,6 +217,7 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
         ]
         kinds = ["exact" if prepared[i][2] == norm else "near" for i in members if i != rep]
         art_warnings = sorted({w for i in members for w in prepared[i][0].warnings})
+        spans = spans_of[rep]
         articles.append(
             {
                 "id": aid,
@@ -131,12 +227,20 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
                 "date": rec.date or next((prepared[i][0].date for i in members if prepared[i][0].date), None),
                 "source": rec.outlet,
                 "url": rec.url,
-                "sentences": sents,
+                "sentences": sents_of[rep],
+                "boilerplate": [[a, b] for a, b, _k in spans],
                 "sources": sources,
                 "meta": rec.meta,
                 "warnings": art_warnings,
             }
         )
+        src = bp_sources.setdefault(str(rec.outlet), {"articles": 0, "marked": 0, "spans": 0, "chars": 0})
+        src["articles"] += 1
+        src["marked"] += bool(spans)
+        for a, b, k in spans:
+            bp_kinds[k] = bp_kinds.get(k, 0) + 1
+            src["spans"] += 1
+            src["chars"] += b - a
         if len(members) > 1:
             dup_report.append(
                 {"article_id": aid, "kept": rec.source, "collapsed": [prepared[i][0].source for i in members if i != rep],
@@ -157,6 +261,13 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
         "warnings": warnings,
         "skipped_files": parsed.skipped,
         "sentences": sum(len(a["sentences"]) for a in articles),
+        "boilerplate": {
+            "articles_marked": sum(v["marked"] for v in bp_sources.values()),
+            "spans": sum(bp_kinds.values()),
+            "chars": sum(v["chars"] for v in bp_sources.values()),
+            "by_kind": dict(sorted(bp_kinds.items())),
+            "by_source": dict(sorted(bp_sources.items())),
+        },
     }
     if read != unique + duplicates + len(rejections):  # pragma: no cover - an invariant, not a user error
         raise AssertionError(f"ingest lost articles: read={read} unique={unique} dup={duplicates} rej={len(rejections)}")

@@ -1,0 +1,452 @@
+"""Outlet boilerplate: the house text each outlet wraps its copy in, found and set aside (never deleted).
+
+Datelines ("MOSCOW, February 7. /TASS/.", "LONDON (Reuters) -"), bylines, credit lines ("Reporting by ...; Editing
+by ..."), prompts ("Read more: ...", "Follow us on ..."), copyright lines, related links and footers are marked as
+character spans of the article text. The text itself is untouched, so every offset still holds; the spans are left
+out of sentence splitting, and so out of embedding, keywords, labels and summaries.
+
+Two kinds of evidence, neither a list of outlets:
+
+1. **Conventions of the trade** (:func:`pattern_spans`), true of any outlet: a dateline opening the text (a
+   place in capitals, or a place followed by an agency in parentheses or slashes, then a dash, colon or full stop),
+   a URL or a date alone ahead of the text, a byline paragraph ("By Jane Doe"), credit / copyright / prompt
+   paragraphs and trailing credits ("(Reporting by ...)", "(AFP, dpa)").
+2. **What repeats inside one outlet** (:func:`learned_spans`), learned from the collection itself: articles are
+   grouped by ``source`` (articles without one form one group), and within a group a unit found in at least
+   ``max(min_articles, min_share x group size)`` articles is house text:
+
+   - a whole paragraph (up to 40 words) repeated verbatim (digits ignored);
+   - a short paragraph near the head or the tail whose *shape* repeats (capitalised words and numbers folded, so
+     "By Jane Doe | Staff writer" and "By Ali Khan | Staff writer" are one shape), if the shape has a word of its
+     own besides the folded ones;
+   - the opening words of short paragraphs up to a separator ("Related:", "ALSO READ |"), anywhere in the text;
+   - a run of tokens that ends many texts ("Source:-Al Jazeera and news agencies", "(China Daily European
+     Weekly 01/27/2017 page32)"), starting at a capitalised word, a bracket or a sentence start;
+   - an opening anchor: a token n-gram holding punctuation, among the first 12 tokens ("/TASS/.", "(CNN)"),
+     preceded only by dateline-like tokens (capitalised words, numbers, commas).
+
+Spans are merged and sorted. A span inside a sentence that neither starts nor ends it would cut the sentence in two,
+so it is dropped (such house text is vanishingly rare; the head and tail rules never produce it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+#: Paragraphs at most this many words long can be house text when they repeat verbatim.
+MAX_REPEATED_WORDS = 40
+#: Short paragraphs (at most this many words) are judged by shape and by prefix.
+MAX_SHORT_WORDS = 25
+#: Paragraphs counted as the head and the tail of a text, for the shape rule.
+HEAD_PARAGRAPHS = 3
+TAIL_PARAGRAPHS = 4
+#: Tokens examined at the end of a text (repeated endings) and at its start (opening anchors).
+TAIL_TOKENS = 48
+HEAD_TOKENS = 12
+#: Repetition is learned only in outlets with at least this many distinct articles: among fewer, a repeat is weak
+#: evidence (a series of related stories shares sentences too).
+MIN_GROUP = 10
+
+#: Kinds of span learned from repetition (the others come from conventions alone).
+LEARNED_KINDS = frozenset({"repeated paragraph", "repeated paragraph shape", "repeated prefix", "repeated ending",
+                           "repeated opening"})
+
+_MONTHS = ("january february march april may june july august september october november december "
+           "jan feb mar apr jun jul aug sep sept oct nov dec").split()
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTH_RE = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|" \
+            r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_DAY_RE = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?"
+_DATE_RE = (rf"(?:(?:{_DAY_RE},?\s+)?(?:{_MONTH_RE}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
+            rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_RE}(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}))")
+# A place in capitals ("WASHINGTON", "NEW YORK", "SAN JOSE, Calif.") with a date or an agency or a dash; or a place
+# in any case followed by an agency in parentheses or slashes ("Washington (CNN)", "MOSCOW, March 3. /TASS/.").
+_PLACE_CAPS = r"(?=[A-Z.'’ -]*[A-Z]{3})[A-Z][A-Z.'’]*(?:[ -][A-Z][A-Z.'’]*){0,3}"
+_PLACE_ANY = r"[A-Z][\w.'’]+(?:[ -][A-Z][\w.'’]+){0,3}"
+_REGION = r"(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?|\s*\([A-Z][\w .]{1,30}\)|\s*/[A-Z][\w .]{1,30}/)"
+_AGENCY = r"(?:\(\s*[A-Z][\w.&' -]{0,28}\)|/\s*[A-Z][\w.,&' -]{1,60}/)"
+_DASH = r"(?:\s*[.,:]?\s*[-–—―]{1,3}|\s*:)"
+_DATE_PART = rf"(?:,?\s+{_DATE_RE})?"
+_DATELINE = re.compile(
+    rf"^(?:[-–—•*|]+\s*(?=[A-Z])"  # a stray separator left ahead of the lead
+    rf"|{_PLACE_CAPS}{_REGION}?{_DATE_PART}[.,]?\s*(?:{_AGENCY}(?:{_DASH}|\s*[.,:])?|{_DASH})"
+    rf"|{_PLACE_CAPS}{_REGION}?,?\s+{_DATE_RE}[.,]"
+    rf"|{_PLACE_ANY}{_REGION}?{_DATE_PART}[.,]?\s*{_AGENCY}(?:{_DASH}|\s*[.:](?=\s)|(?=\S)))"
+    rf"\s*(?=[\"“‘'(\[]?[A-Z0-9])"
+)
+_URL_HEAD = re.compile(
+    r"^(?:https?\s*:\s*/\s*/|www\s*\.)\s*[\w-]+(?:\s*[./]\s*[\w%=?&~+-]+)*(?:\s*/)?\s*", re.I
+)
+_DATE_ONLY = re.compile(rf"^\s*{_DATE_RE}\.?\s*$", re.I)
+_BYLINE = re.compile(
+    r"^(?:by|written by|story by|words by|text by|reported by)\s+[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|"
+    r"al|bin|da|di|la|le))*\s*(?:(?:,|\||and|&|-|–|—)\s*.*)?$",
+    re.I,
+)
+_CREDIT = re.compile(
+    r"^\(?\s*(?:(?:additional\s+)?reporting\s+by|writing\s+by|editing\s+by|compiled\s+by|produced\s+by|"
+    r"translated\s+by|photos?\s+by|photo\s*:|image\s*:|pictures?\s*:|video\s*:|credit\s*:|source\s*:)",
+    re.I,
+)
+_CREDIT_ANY = re.compile(r"contributed\s+(?:to\s+)?this\s+(?:report|article|story)|originally\s+(?:published|"
+                         r"appeared)\s+(?:on|in|at)|read\s+the\s+original\s+article", re.I)
+_COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|^copyright\b|all\s+rights\s+reserved|may\s+not\s+be\s+(?:re)?published|"
+                        r"rewritten\s+or\s+redistributed", re.I)
+_PROMPT = re.compile(
+    r"^(?:read\s+more|read\s+also|also\s+read|related(?:\s+(?:stories|articles|coverage|news))?|see\s+also|"
+    r"more\s+(?:on\s+this|from|stories)|follow\s+(?:us|@|the|our)|sign\s+up|subscribe|share\s+(?:this|on)|"
+    r"click\s+here|download\s+(?:our|the)\s+app|like\s+us\s+on|join\s+(?:us|our)|watch\s*:|listen\s*:|"
+    r"advertisement|continue\s+reading|newsletter)\b",
+    re.I,
+)
+_EMAIL_ONLY = re.compile(r"^\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$")
+# A trailing credit glued to the last sentence: "(Reporting by X; Editing by Y)", "mb/rt (AFP, dpa, Reuters)".
+_TRAILING_CREDIT = re.compile(
+    r"(?:\s|^)(?:[a-z]{1,4}(?:/[a-z]{1,4})+\s*)?\(\s*(?:(?:additional\s+)?reporting|writing|editing|compiled|"
+    r"with\s+reporting)\b[^()]{0,200}\)\s*$"
+    r"|(?:\s|^)(?:[a-z]{1,4}(?:/[a-z]{1,4})+\s*)?\(\s*[A-Za-z]{2,12}(?:\s*,\s*[A-Za-z]{2,12}){0,5}\s*\)\s*$",
+    re.I,
+)
+_EMAIL_BEFORE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
+_PARA = re.compile(r"[^\n]+")
+
+
+def _norm_tok(tok: str) -> str:
+    return "0" if tok[0].isdigit() else tok.lower()
+
+
+def _shape_tok(tok: str) -> str:
+    if tok[0].isdigit():
+        return "0"
+    return "X" if tok[0].isupper() else tok.lower()
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in _PARA.finditer(text):
+        a, b = m.span()
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def _words(s: str) -> int:
+    return len(s.split())
+
+
+def _para_key(s: str) -> str:
+    return " ".join(_norm_tok(t) for t in _TOKEN.findall(s))
+
+
+def _shape_key(s: str) -> str:
+    out: list[str] = []
+    for t in _TOKEN.findall(s):
+        k = _shape_tok(t)
+        if not (k == "X" and out and out[-1] == "X"):
+            out.append(k)
+    return " ".join(out)
+
+
+_SEP_TOKENS = {":", "|", "»", ">", "–", "—", "-", "•"}
+
+
+def _prefix_key(s: str) -> str | None:
+    """The lower-cased opening words of a paragraph up to a separator within its first five tokens."""
+    toks = _TOKEN.findall(s)
+    for j, t in enumerate(toks[:5]):
+        if t in _SEP_TOKENS and j >= 1 and any(x[0].isalpha() for x in toks[:j]):
+            return " ".join(_norm_tok(x) for x in toks[: j + 1])
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- patterns
+
+
+def pattern_spans(text: str) -> list[tuple[int, int, str]]:
+    """House-text spans found by the conventions of the trade alone (no other article needed).
+
+    Returns ``(start, end, kind)`` triples, unsorted, possibly overlapping.
+    """
+    spans: list[tuple[int, int, str]] = []
+    paras = _paragraphs(text)
+    if not paras:
+        return spans
+    # ---- the head: URL, a date alone, a byline, then a dateline before the lead
+    pos = paras[0][0]
+    for _ in range(4):
+        m = _URL_HEAD.match(text, pos)
+        if m and m.end() > pos:
+            spans.append((pos, m.end(), "url"))
+            pos = m.end()
+            continue
+        para = next(((a, b) for a, b in paras if a <= pos < b), None)
+        if para is None:
+            nxt = next(((a, b) for a, b in paras if a >= pos), None)
+            if nxt is None:
+                break
+            pos = nxt[0]
+            continue
+        seg = text[pos : para[1]]
+        if _DATE_ONLY.match(seg):
+            spans.append((pos, para[1], "date line"))
+            pos = para[1]
+        elif _words(seg) <= 15 and _BYLINE.match(seg) and para[0] == pos:
+            spans.append((pos, para[1], "byline"))
+            pos = para[1]
+        else:
+            m = _DATELINE.match(text, pos, para[1])
+            if m and _words(m.group(0)) <= 10:
+                spans.append((pos, m.end(), "dateline"))
+            break
+        nxt = next(((a, b) for a, b in paras if a >= pos), None)
+        if nxt is None:
+            break
+        pos = nxt[0]
+    # ---- whole paragraphs anywhere: credits, copyright, prompts, e-mail addresses
+    for a, b in paras:
+        seg = text[a:b]
+        n = _words(seg)
+        if n > MAX_REPEATED_WORDS:
+            continue
+        if _COPYRIGHT.search(seg) and n <= 30:
+            spans.append((a, b, "copyright"))
+        elif _CREDIT.match(seg) or (_CREDIT_ANY.search(seg) and n <= 30):
+            spans.append((a, b, "credit"))
+        elif _PROMPT.match(seg) and n <= MAX_SHORT_WORDS:
+            spans.append((a, b, "prompt"))
+        elif _EMAIL_ONLY.match(seg):
+            spans.append((a, b, "credit"))
+    # ---- a trailing credit glued to the last paragraph
+    a, b = paras[-1]
+    m = _TRAILING_CREDIT.search(text, a, b)
+    if m and m.start() > a:
+        start = m.start() + (1 if text[m.start()].isspace() else 0)
+        spans.append((start, b, "credit"))
+    # a credit sentence ending the text ("ABC News' Jane Doe contributed to this report.")
+    tail = text[max(a, b - 300) : b]
+    cm = re.search(r"(?:^|(?<=[.!?\"”]\s))[^.!?\n]{0,150}contributed\s+(?:to\s+)?this\s+(?:report|article|story)\.?\s*$",
+                   tail, re.I)
+    if cm:
+        spans.append((max(a, b - 300) + cm.start(), b, "credit"))
+    return spans
+
+
+# --------------------------------------------------------------------------------------------------- learned
+
+
+def _tokens_with_offsets(text: str, a: int, b: int) -> list[tuple[str, int, int]]:
+    return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text, a, b)]
+
+
+_ANCHOR_PUNCT = set("()/:|-–—\"“”?[]")
+#: Capitalised function words open sentences, not datelines.
+_NOT_PLACE = {"the", "a", "an", "in", "on", "at", "for", "from", "as", "it", "this", "that", "he", "she", "they", "we",
+              "i", "but", "and", "of", "to", "after", "when", "while", "with", "by"}
+
+
+def _anchor_ok(gram: tuple[str, ...]) -> bool:
+    """An opening anchor holds a separator or bracket and a word of two letters or more, and ends in punctuation."""
+    return (any(x in _ANCHOR_PUNCT for x in gram) and any(x[0].isalpha() and len(x) >= 2 for x in gram)
+            and not gram[-1][0].isalnum())
+
+
+def _dateline_like(tok: str) -> bool:
+    low = tok.lower()
+    if low in _NOT_PLACE:
+        return False
+    return tok[0].isupper() or tok[0].isdigit() or low in _MONTHS or low in _DAYS or tok in {",", ".", "-", "–", "—"}
+
+
+def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) -> list[list[tuple[int, int, str]]]:
+    """Spans of house text in the texts of one group (one outlet), from what repeats among its ``counted`` texts."""
+    n = len(texts)
+    out: list[list[tuple[int, int, str]]] = [[] for _ in range(n)]
+    paras = [_paragraphs(t) for t in texts]
+    para_count: Counter = Counter()
+    shape_count: Counter = Counter()
+    prefix_count: Counter = Counter()
+    for t, ps, c in zip(texts, paras, counted):
+        if not c:
+            continue
+        keys, shapes, prefixes = set(), set(), set()
+        for i, (a, b) in enumerate(ps):
+            seg = t[a:b]
+            nw = _words(seg)
+            if len(ps) > 1 and nw <= MAX_REPEATED_WORDS:
+                keys.add(_para_key(seg))
+            if len(ps) > 1 and nw <= MAX_SHORT_WORDS:
+                if i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS:
+                    shapes.add(_shape_key(seg))
+                p = _prefix_key(seg)
+                if p:
+                    prefixes.add(p)
+        para_count.update(keys)
+        shape_count.update(shapes)
+        prefix_count.update(prefixes)
+
+    # ---- token runs ending the texts, and anchors opening them
+    tails: list[list[tuple[str, int, int]]] = []
+    suffix_count: Counter = Counter()
+    anchor_count: Counter = Counter()
+    heads: list[list[tuple[str, int, int]]] = []
+    for t, ps, c in zip(texts, paras, counted):
+        if not ps:
+            tails.append([])
+            heads.append([])
+            continue
+        last_a, last_b = ps[-1]
+        toks = _tokens_with_offsets(t, max(last_a, last_b - 600), last_b)[-TAIL_TOKENS:]
+        tails.append(toks)
+        first_a, first_b = ps[0]
+        htoks = _tokens_with_offsets(t, first_a, min(first_b, first_a + 300))[:HEAD_TOKENS]
+        heads.append(htoks)
+        if not c:
+            continue
+        seen = set()
+        key: tuple = ()
+        for tok, _s, _e in reversed(toks):
+            key = (_norm_tok(tok), key)
+            seen.add(hash(key))
+        suffix_count.update(seen)
+        grams = set()
+        norm = [_norm_tok(x[0]) for x in htoks]
+        for i in range(len(norm)):
+            for L in range(2, 6):
+                g = tuple(norm[i : i + L])
+                if len(g) == L and _anchor_ok(g):
+                    grams.add(g)
+        anchor_count.update(grams)
+
+    for k, (t, ps) in enumerate(zip(texts, paras)):
+        spans = out[k]
+        for i, (a, b) in enumerate(ps):
+            seg = t[a:b]
+            nw = _words(seg)
+            if len(ps) > 1 and nw <= MAX_REPEATED_WORDS and para_count[_para_key(seg)] >= threshold:
+                spans.append((a, b, "repeated paragraph"))
+                continue
+            if len(ps) > 1 and nw <= MAX_SHORT_WORDS:
+                shape = _shape_key(seg)
+                own_words = [w for w in shape.split() if w[0].isalpha() and w != "X"]
+                if ((i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS) and own_words
+                        and shape_count[shape] >= threshold):
+                    spans.append((a, b, "repeated paragraph shape"))
+                    continue
+                p = _prefix_key(seg)
+                if p and prefix_count[p] >= threshold:
+                    spans.append((a, b, "repeated prefix"))
+        # the longest run of tokens ending this text that ends at least `threshold` texts of the group
+        toks = tails[k]
+        key = ()
+        start = None
+        n_alpha = 0
+        for j in range(len(toks) - 1, -1, -1):
+            tok = toks[j][0]
+            key = (_norm_tok(tok), key)
+            if suffix_count[hash(key)] < threshold:
+                break
+            n_alpha += tok[0].isalpha()
+            prev = toks[j - 1][0] if j > 0 else "."
+            gap = j == 0 or toks[j - 1][2] < toks[j][1]
+            boundary = tok[0].isupper() or tok in "([{/\"“'" or (gap and prev in {".", "!", "?", ";", ")", "]"})
+            if boundary and n_alpha >= 2 and toks[j][1] > ps[0][0]:  # never the whole text
+                start = j
+        if start is not None:
+            s = toks[start][1]
+            m = _EMAIL_BEFORE.search(t, max(0, s - 120), s)
+            if m and m.end() == s:
+                s = m.start()  # a contact address right before the run goes with it
+            spans.append((s, toks[-1][2], "repeated ending"))
+        # an opening anchor preceded by dateline-like tokens only
+        htoks = heads[k]
+        norm = [_norm_tok(x[0]) for x in htoks]
+        best_end = None
+        for i in range(len(norm)):
+            if i and not _dateline_like(htoks[i - 1][0]):
+                break
+            for L in range(5, 1, -1):
+                g = tuple(norm[i : i + L])
+                if len(g) == L and anchor_count.get(g, 0) >= threshold and _anchor_ok(g):
+                    end_tok = i + L - 1
+                    nxt = htoks[end_tok + 1][0] if end_tok + 1 < len(htoks) else ""
+                    if not nxt or nxt[0].isupper() or nxt[0].isdigit() or nxt in "\"“‘'(-–—":
+                        best_end = max(best_end or 0, htoks[end_tok][2])
+                    break
+        if best_end is not None:
+            e = best_end
+            while e < len(t) and (t[e].isspace() or t[e] in "-–—:|"):
+                e += 1
+            spans.append((htoks[0][1], e, "repeated opening"))
+    return out
+
+
+def learned_spans(texts: Sequence[str], groups: Sequence[str | None], *, counted: Sequence[bool] | None = None,
+                  min_articles: int = 4, min_share: float = 0.05) -> list[list[tuple[int, int, str]]]:
+    """House-text spans of each text learned from what repeats among the texts of its group (its outlet).
+
+    Parameters
+    ----------
+    texts : sequence of str, length n
+    groups : sequence of str or None, length n
+        The outlet of each text; texts without one form one group.
+    counted : sequence of bool, length n, optional
+        Which texts are counted (default all): pass one text per duplicate group, so that copies of one story do
+        not pass for house text. Every text is searched.
+    min_articles, min_share :
+        A unit is house text when it recurs in at least ``max(min_articles, ceil(min_share x group size))`` counted
+        texts of its group.
+    """
+    counted = [True] * len(texts) if counted is None else list(counted)
+    by_group: dict[str | None, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(g, []).append(i)
+    out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    for _g, rows in by_group.items():
+        n_counted = sum(counted[i] for i in rows)
+        threshold = max(int(min_articles), math.ceil(min_share * n_counted))
+        if n_counted < max(threshold, MIN_GROUP):
+            continue
+        found = _learn_group([texts[i] for i in rows], [counted[i] for i in rows], threshold)
+        for i, spans in zip(rows, found):
+            out[i] = spans
+    return out
+
+
+def merge_spans(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Sorted, non-overlapping spans; overlapping or touching ones merged (the first kind is kept)."""
+    out: list[list] = []
+    for a, b, kind in sorted(spans):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b, kind])
+    return [(a, b, k) for a, b, k in out]
+
+
+def content_regions(text: str, spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """The stretches of ``text`` outside the (merged) boilerplate spans."""
+    regions, pos = [], 0
+    for a, b, _k in spans:
+        if a > pos:
+            regions.append((pos, a))
+        pos = max(pos, b)
+    if pos < len(text):
+        regions.append((pos, len(text)))
+    return regions
+
+
+def find_boilerplate(texts: Sequence[str], groups: Sequence[str | None], *, counted: Sequence[bool] | None = None,
+                     min_articles: int = 4, min_share: float = 0.05) -> list[list[tuple[int, int, str]]]:
+    """Merged ``(start, end, kind)`` house-text spans of every text: conventions plus what repeats per outlet."""
+    learned = learned_spans(texts, groups, counted=counted, min_articles=min_articles, min_share=min_share)
+    return [merge_spans(pattern_spans(t) + ls) for t, ls in zip(texts, learned)]
