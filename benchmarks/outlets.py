@@ -160,6 +160,7 @@ def wrap(rows: list[dict], style: str, seed: int, with_source: bool) -> tuple[li
 
 def run_pipeline(rows: list[dict], root: Path, name: str, sets: list[str]) -> RunFolder:
     cfg = load_config(None, sets)
+    root.mkdir(parents=True, exist_ok=True)
     src = root / f"{name}.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     rf = RunFolder(root / name)

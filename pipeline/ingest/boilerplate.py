@@ -46,6 +46,8 @@ TAIL_PARAGRAPHS = 4
 #: Tokens examined at the end of a text (repeated endings) and at its start (opening anchors).
 TAIL_TOKENS = 48
 HEAD_TOKENS = 12
+#: Learned spans covering more than this share of a text are dropped for it (the text is a template).
+MAX_LEARNED_SHARE = 0.5
 #: Repetition is learned only in outlets with at least this many distinct articles: among fewer, a repeat is weak
 #: evidence (a series of related stories shares sentences too).
 MIN_GROUP = 10
@@ -70,15 +72,16 @@ _REGION = r"(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?|\s*\([A-Z][\w .]{1,30}\
 _AGENCY = r"(?:\(\s*[A-Z][\w.&' -]{0,28}\)|/\s*[A-Z][\w.,&' -]{1,60}/)"
 _DASH = r"(?:\s*[.,:]?\s*[-–—―]{1,3}|\s*:)"
 _DATE_PART = rf"(?:,?\s+{_DATE_RE})?"
+# (used with ``.match(text, pos)``, so no ``^``: it would only match at the start of the whole text)
 _DATELINE = re.compile(
-    rf"^(?:[-–—•*|]+\s*(?=[A-Z])"  # a stray separator left ahead of the lead
+    rf"(?:[-–—•*|]+\s*(?=[A-Z])"  # a stray separator left ahead of the lead
     rf"|{_PLACE_CAPS}{_REGION}?{_DATE_PART}[.,]?\s*(?:{_AGENCY}(?:{_DASH}|\s*[.,:])?|{_DASH})"
     rf"|{_PLACE_CAPS}{_REGION}?,?\s+{_DATE_RE}[.,]"
     rf"|{_PLACE_ANY}{_REGION}?{_DATE_PART}[.,]?\s*{_AGENCY}(?:{_DASH}|\s*[.:](?=\s)|(?=\S)))"
     rf"\s*(?=[\"“‘'(\[]?[A-Z0-9])"
 )
 _URL_HEAD = re.compile(
-    r"^(?:https?\s*:\s*/\s*/|www\s*\.)\s*[\w-]+(?:\s*[./]\s*[\w%=?&~+-]+)*(?:\s*/)?\s*", re.I
+    r"(?:https?\s*:\s*/\s*/|www\s*\.)\s*[\w-]+(?:\s*[./]\s*[\w%=?&~+-]+)*(?:\s*/)?\s*", re.I
 )
 _DATE_ONLY = re.compile(rf"^\s*{_DATE_RE}\.?\s*$", re.I)
 _BYLINE = re.compile(
@@ -265,38 +268,72 @@ def _dateline_like(tok: str) -> bool:
     return tok[0].isupper() or tok[0].isdigit() or low in _MONTHS or low in _DAYS or tok in {",", ".", "-", "–", "—"}
 
 
+#: Contexts kept per repeated unit when judging how varied its surroundings are.
+_CONTEXT_CAP = 64
+
+
+def _diverse(contexts: dict, key, need: int) -> bool:
+    """Whether a repeated unit stands among varied neighbours (house text does; copies of one story do not)."""
+    prev, nxt = contexts.get(key, (set(), set()))
+    return max(len(prev), len(nxt)) >= need
+
+
+def _note(contexts: dict, key, prev, nxt) -> None:
+    ps, ns = contexts.setdefault(key, (set(), set()))
+    if len(ps) < _CONTEXT_CAP:
+        ps.add(prev)
+    if len(ns) < _CONTEXT_CAP:
+        ns.add(nxt)
+
+
+def _prev_word(toks: list[tuple[str, int, int]], j: int) -> str:
+    for i in range(j - 1, -1, -1):
+        if toks[i][0][0].isalnum():
+            return toks[i][0].lower()
+    return "^"
+
+
 def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) -> list[list[tuple[int, int, str]]]:
-    """Spans of house text in the texts of one group (one outlet), from what repeats among its ``counted`` texts."""
+    """Spans of house text in the texts of one group (one outlet), from what repeats among its ``counted`` texts.
+
+    A repeated paragraph or ending counts as house text only when the texts holding it differ around it (at least
+    ``max(3, threshold // 2)`` different neighbours): an outlet's footer follows a different last paragraph in each
+    article, while the paragraphs of one story published several times follow each other.
+    """
     n = len(texts)
+    need = max(3, threshold // 2)
     out: list[list[tuple[int, int, str]]] = [[] for _ in range(n)]
     paras = [_paragraphs(t) for t in texts]
     para_count: Counter = Counter()
+    para_ctx: dict = {}
     shape_count: Counter = Counter()
     prefix_count: Counter = Counter()
     for t, ps, c in zip(texts, paras, counted):
-        if not c:
+        if not c or len(ps) < 2:
             continue
         keys, shapes, prefixes = set(), set(), set()
+        pkeys = [_para_key(t[a:b]) for a, b in ps]
         for i, (a, b) in enumerate(ps):
             seg = t[a:b]
             nw = _words(seg)
-            if len(ps) > 1 and nw <= MAX_REPEATED_WORDS:
-                keys.add(_para_key(seg))
-            if len(ps) > 1 and nw <= MAX_SHORT_WORDS:
+            if nw <= MAX_REPEATED_WORDS:
+                keys.add(pkeys[i])
+                _note(para_ctx, pkeys[i], hash(pkeys[i - 1]) if i else 0, hash(pkeys[i + 1]) if i + 1 < len(ps) else 1)
+            if nw <= MAX_SHORT_WORDS:
                 if i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS:
                     shapes.add(_shape_key(seg))
-                p = _prefix_key(seg)
-                if p:
-                    prefixes.add(p)
+                pk = _prefix_key(seg)
+                if pk:
+                    prefixes.add(pk)
         para_count.update(keys)
         shape_count.update(shapes)
         prefix_count.update(prefixes)
 
-    # ---- token runs ending the texts, and anchors opening them
+    # ---- token runs ending the texts (with the word before them), and anchors opening them
     tails: list[list[tuple[str, int, int]]] = []
+    heads: list[list[tuple[str, int, int]]] = []
     suffix_count: Counter = Counter()
     anchor_count: Counter = Counter()
-    heads: list[list[tuple[str, int, int]]] = []
     for t, ps, c in zip(texts, paras, counted):
         if not ps:
             tails.append([])
@@ -324,26 +361,42 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
                 if len(g) == L and _anchor_ok(g):
                     grams.add(g)
         anchor_count.update(grams)
+    # the words before each frequent ending, for its context check (a second pass: only frequent endings kept)
+    suffix_ctx: dict = {}
+    for toks, c in zip(tails, counted):
+        if not c:
+            continue
+        key = ()
+        for j in range(len(toks) - 1, -1, -1):
+            key = (_norm_tok(toks[j][0]), key)
+            h = hash(key)
+            if suffix_count[h] < threshold:
+                break
+            _note(suffix_ctx, h, _prev_word(toks, j), 0)
 
     for k, (t, ps) in enumerate(zip(texts, paras)):
         spans = out[k]
         for i, (a, b) in enumerate(ps):
+            if len(ps) < 2:
+                break
             seg = t[a:b]
             nw = _words(seg)
-            if len(ps) > 1 and nw <= MAX_REPEATED_WORDS and para_count[_para_key(seg)] >= threshold:
+            pkey = _para_key(seg)
+            if nw <= MAX_REPEATED_WORDS and para_count[pkey] >= threshold and _diverse(para_ctx, pkey, need):
                 spans.append((a, b, "repeated paragraph"))
                 continue
-            if len(ps) > 1 and nw <= MAX_SHORT_WORDS:
+            if nw <= MAX_SHORT_WORDS:
                 shape = _shape_key(seg)
                 own_words = [w for w in shape.split() if w[0].isalpha() and w != "X"]
                 if ((i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS) and own_words
                         and shape_count[shape] >= threshold):
                     spans.append((a, b, "repeated paragraph shape"))
                     continue
-                p = _prefix_key(seg)
-                if p and prefix_count[p] >= threshold:
+                pk = _prefix_key(seg)
+                if pk and prefix_count[pk] >= threshold:
                     spans.append((a, b, "repeated prefix"))
-        # the longest run of tokens ending this text that ends at least `threshold` texts of the group
+        # the longest run of tokens ending this text that ends at least `threshold` texts of the group, after
+        # varied words, starting at a capitalised word, a bracket or a sentence start
         toks = tails[k]
         key = ()
         start = None
@@ -351,20 +404,21 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
         for j in range(len(toks) - 1, -1, -1):
             tok = toks[j][0]
             key = (_norm_tok(tok), key)
-            if suffix_count[hash(key)] < threshold:
+            h = hash(key)
+            if suffix_count[h] < threshold:
                 break
             n_alpha += tok[0].isalpha()
             prev = toks[j - 1][0] if j > 0 else "."
             gap = j == 0 or toks[j - 1][2] < toks[j][1]
             boundary = tok[0].isupper() or tok in "([{/\"“'" or (gap and prev in {".", "!", "?", ";", ")", "]"})
-            if boundary and n_alpha >= 2 and toks[j][1] > ps[0][0]:  # never the whole text
+            if boundary and n_alpha >= 2 and toks[j][1] > ps[0][0] and _diverse(suffix_ctx, h, need):
                 start = j
         if start is not None:
-            s = toks[start][1]
-            m = _EMAIL_BEFORE.search(t, max(0, s - 120), s)
-            if m and m.end() == s:
-                s = m.start()  # a contact address right before the run goes with it
-            spans.append((s, toks[-1][2], "repeated ending"))
+            s0 = toks[start][1]
+            m = _EMAIL_BEFORE.search(t, max(0, s0 - 120), s0)
+            if m and m.end() == s0:
+                s0 = m.start()  # a contact address right before the run goes with it
+            spans.append((s0, toks[-1][2], "repeated ending"))
         # an opening anchor preceded by dateline-like tokens only
         htoks = heads[k]
         norm = [_norm_tok(x[0]) for x in htoks]
@@ -385,6 +439,9 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
             while e < len(t) and (t[e].isspace() or t[e] in "-–—:|"):
                 e += 1
             spans.append((htoks[0][1], e, "repeated opening"))
+        # what repeats in most of a text is a template of the outlet's own stories, not house text around one
+        if sum(y - x for x, y, _k in merge_spans(spans)) > MAX_LEARNED_SHARE * len(t.strip()):
+            out[k] = []
     return out
 
 
