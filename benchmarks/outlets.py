@@ -180,6 +180,7 @@ def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str,
     articles = rf.read_jsonl("articles.jsonl")
     by_id = {a["id"]: a for a in articles}
     ins_total = ins_marked = orig_total = orig_marked = 0
+    missed: Counter = Counter()
     spans_of: dict[str, list] = {}
     for a in articles:
         rid = a["sources"][0]["input_id"]
@@ -187,10 +188,17 @@ def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str,
         spans_of[a["id"]] = ins
         bp = a.get("boilerplate", [])
         n_ins = sum(y - x for x, y in ins)
+        for x, y in ins:
+            if sum(_overlap(p, q, [(x, y)]) for p, q in bp) < 0.9 * (y - x):
+                missed[re.sub(r"[A-Z][a-z]+|\d+", "_", a["text"][x:y])[:40]] += 1
         ins_total += n_ins
         ins_marked += sum(_overlap(x, y, ins) for x, y in bp)
-        orig_total += len(a["text"]) - n_ins
-        orig_marked += sum((y - x) - _overlap(x, y, ins) for x, y in bp)
+        # original characters (white space aside) marked as house text
+        inside = [False] * len(a["text"])
+        for x, y in ins:
+            inside[x:y] = [True] * (y - x)
+        orig_total += sum(1 for ch, k in zip(a["text"], inside) if not k and not ch.isspace())
+        orig_marked += sum(1 for x, y in bp for j in range(x, y) if not inside[j] and not a["text"][j].isspace())
     doc = rf.read_json("summaries.json")
     n_sent = n_house = 0
     examples = []
@@ -219,7 +227,7 @@ def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str,
                     bad_kw.add(k)
     return {"inserted_marked": ins_marked / max(ins_total, 1), "original_marked": orig_marked / max(orig_total, 1),
             "summary_sentences": n_sent, "summary_with_house_text": n_house, "examples": examples,
-            "house_keywords": sorted(bad_kw)}
+            "house_keywords": sorted(bad_kw), "missed": missed.most_common(6)}
 
 
 def outlet_shares(rf: RunFolder, top: int = 5) -> list[tuple[str, int, float]]:
@@ -273,6 +281,8 @@ def main() -> int:
                 print(line)
                 for ex in hc["examples"]:
                     print(f"{'':<20}house text in a summary: {ex!r}")
+                if hc["missed"]:
+                    print(f"{'':<20}house text not marked (shape, count): {hc['missed']}")
                 if hc["house_keywords"]:
                     print(f"{'':<20}house keywords: {hc['house_keywords'][:8]}")
                 shares = outlet_shares(rf)

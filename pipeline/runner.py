@@ -246,6 +246,12 @@ def _check_index(run: RunFolder, articles: list[dict]) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------------------
+def content_text(article: dict) -> str:
+    """An article's content sentences joined with newlines: its text without the outlet's house text."""
+    text = article["text"]
+    return "\n".join(text[s:e] for s, e in article["sentences"])
+
+
 def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
     from pipeline.cluster import cluster_articles
 
@@ -262,7 +268,7 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
         }
         result, rec["cached"] = _stage_cache(cfg, "cluster", key, lambda: cluster_articles(
             vectors,
-            [a["text"] for a in articles],
+            [content_text(a) for a in articles],
             [a["id"] for a in articles],
             titles=[a.get("title") or "" for a in articles],
             n_themes=c.n_themes,

@@ -59,6 +59,8 @@ LEARNED_KINDS = frozenset({"repeated paragraph", "repeated paragraph shape", "re
 _MONTHS = ("january february march april may june july august september october november december "
            "jan feb mar apr jun jul aug sep sept oct nov dec").split()
 _DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTH_SET = frozenset(_MONTHS) - {"may", "mar", "jun"}  # "may" is mostly a verb
+_DAY_SET = frozenset(_DAYS)
 _MONTH_RE = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|" \
             r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 _DAY_RE = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?"
@@ -71,13 +73,17 @@ _PLACE_ANY = r"[A-Z][\w.'’]+(?:[ -][A-Z][\w.'’]+){0,3}"
 _REGION = r"(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?|\s*\([A-Z][\w .]{1,30}\)|\s*/[A-Z][\w .]{1,30}/)"
 _AGENCY = r"(?:\(\s*[A-Z][\w.&' -]{0,28}\)|/\s*[A-Z][\w.,&' -]{1,60}/)"
 _DASH = r"(?:\s*[.,:]?\s*[-–—―]{1,3}|\s*:)"
+_FUNCTION_WORD = r"(?:The|A|An|In|On|At|For|From|Since|Until|By|After|Before|During|Last|Next|This|That|Between|As|" \
+                 r"Of|To|And|But|Or|Through|Till|Into|Over|Under|Around|About|With|Without|Until|When|While)\b"
 _DATE_PART = rf"(?:,?\s+{_DATE_RE})?"
 # (used with ``.match(text, pos)``, so no ``^``: it would only match at the start of the whole text)
 _DATELINE = re.compile(
     rf"(?:[-–—•*|]+\s*(?=[A-Z])"  # a stray separator left ahead of the lead
     rf"|{_PLACE_CAPS}{_REGION}?{_DATE_PART}[.,]?\s*(?:{_AGENCY}(?:{_DASH}|\s*[.,:])?|{_DASH})"
     rf"|{_PLACE_CAPS}{_REGION}?,?\s+{_DATE_RE}[.,]"
-    rf"|{_PLACE_ANY}{_REGION}?{_DATE_PART}[.,]?\s*{_AGENCY}(?:{_DASH}|\s*[.:](?=\s)|(?=\S)))"
+    rf"|{_PLACE_ANY}{_REGION}?{_DATE_PART}[.,]?\s*{_AGENCY}(?:{_DASH}|\s*[.:](?=\s)|(?=\S))"
+    rf"|{_PLACE_ANY}{_REGION}?,?\s+{_DATE_RE}[.,]?\s*{_AGENCY}\s+"
+    rf"|(?!{_FUNCTION_WORD}){_PLACE_ANY}{_REGION}?,?\s+{_DATE_RE}(?:,?\s+\d{{4}})?{_DASH})"
     rf"\s*(?=[\"“‘'(\[]?[A-Z0-9])"
 )
 _URL_HEAD = re.compile(
@@ -106,12 +112,15 @@ _PROMPT = re.compile(
     re.I,
 )
 _EMAIL_ONLY = re.compile(r"^\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$")
-# A trailing credit glued to the last sentence: "(Reporting by X; Editing by Y)", "mb/rt (AFP, dpa, Reuters)".
+# A trailing credit glued to a paragraph's last sentence: "(Reporting by X; Editing by Y)", and at the very end of a
+# text an agency list: "mb/rt (AFP, dpa, Reuters)".
 _TRAILING_CREDIT = re.compile(
     r"(?:\s|^)(?:[a-z]{1,4}(?:/[a-z]{1,4})+\s*)?\(\s*(?:(?:additional\s+)?reporting|writing|editing|compiled|"
-    r"with\s+reporting)\b[^()]{0,200}\)\s*$"
-    r"|(?:\s|^)(?:[a-z]{1,4}(?:/[a-z]{1,4})+\s*)?\(\s*[A-Za-z]{2,12}(?:\s*,\s*[A-Za-z]{2,12}){0,5}\s*\)\s*$",
-    re.I,
+    r"with\s+reporting)\b[^()]{0,200}\)\s*$",
+    re.IGNORECASE,
+)
+_TRAILING_AGENCIES = re.compile(
+    r"(?:\s|^)(?:[a-z]{1,4}(?:/[a-z]{1,4})+\s*)?\(\s*[A-Za-z]{2,12}(?:\s*,\s*[A-Za-z]{2,12}){0,5}\s*\)\s*$"
 )
 _EMAIL_BEFORE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]", re.UNICODE)
@@ -119,7 +128,11 @@ _PARA = re.compile(r"[^\n]+")
 
 
 def _norm_tok(tok: str) -> str:
-    return "0" if tok[0].isdigit() else tok.lower()
+    """A token as counted: digits folded to 0, month and day names to M and D, the rest lower-cased."""
+    if tok[0].isdigit():
+        return "0"
+    low = tok.lower()
+    return "M" if low in _MONTH_SET else "D" if low in _DAY_SET else low
 
 
 def _shape_tok(tok: str) -> str:
@@ -161,6 +174,15 @@ def _shape_key(s: str) -> str:
 _SEP_TOKENS = {":", "|", "»", ">", "–", "—", "-", "•"}
 
 
+def _shape_ok(shape: str, n_words: int) -> bool:
+    """A shape specific enough to be house text: a word of its own besides the folded ones, or (in a line of at most
+    ten words) a separator ("X — X", "X : X . X : X .")."""
+    toks = shape.split()
+    if any(w[0].isalpha() and w != "X" for w in toks):
+        return True
+    return n_words <= 10 and any(w in _SEP_TOKENS for w in toks)
+
+
 def _prefix_key(s: str) -> str | None:
     """The lower-cased opening words of a paragraph up to a separator within its first five tokens."""
     toks = _TOKEN.findall(s)
@@ -173,9 +195,11 @@ def _prefix_key(s: str) -> str | None:
 # --------------------------------------------------------------------------------------------------- patterns
 
 
-def pattern_spans(text: str) -> list[tuple[int, int, str]]:
+def pattern_spans(text: str, known: Sequence[tuple[int, int, str]] = ()) -> list[tuple[int, int, str]]:
     """House-text spans found by the conventions of the trade alone (no other article needed).
 
+    ``known`` spans (learned ones) are stepped over when looking for the lead's dateline, as are short paragraphs
+    that are not sentences (kickers, unknown bylines), which are not marked for that.
     Returns ``(start, end, kind)`` triples, unsorted, possibly overlapping.
     """
     spans: list[tuple[int, int, str]] = []
@@ -184,7 +208,12 @@ def pattern_spans(text: str) -> list[tuple[int, int, str]]:
         return spans
     # ---- the head: URL, a date alone, a byline, then a dateline before the lead
     pos = paras[0][0]
-    for _ in range(4):
+    for _ in range(6):
+        skip = max((e for s, e, _k in known if s <= pos < e), default=None)
+        if skip is not None:
+            pos = skip
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
         m = _URL_HEAD.match(text, pos)
         if m and m.end() > pos:
             spans.append((pos, m.end(), "url"))
@@ -192,27 +221,20 @@ def pattern_spans(text: str) -> list[tuple[int, int, str]]:
             continue
         para = next(((a, b) for a, b in paras if a <= pos < b), None)
         if para is None:
-            nxt = next(((a, b) for a, b in paras if a >= pos), None)
-            if nxt is None:
-                break
-            pos = nxt[0]
-            continue
+            break
         seg = text[pos : para[1]]
         if _DATE_ONLY.match(seg):
             spans.append((pos, para[1], "date line"))
-            pos = para[1]
         elif _words(seg) <= 15 and _BYLINE.match(seg) and para[0] == pos:
             spans.append((pos, para[1], "byline"))
-            pos = para[1]
+        elif skip is None and _words(seg) <= 10 and not re.search(r"[.!?][\"'”’)]*$", seg) and para[0] == pos:
+            pass  # a kicker or an unknown byline: look for the dateline in the next paragraph
         else:
             m = _DATELINE.match(text, pos, para[1])
             if m and _words(m.group(0)) <= 10:
                 spans.append((pos, m.end(), "dateline"))
             break
-        nxt = next(((a, b) for a, b in paras if a >= pos), None)
-        if nxt is None:
-            break
-        pos = nxt[0]
+        pos = para[1]
     # ---- whole paragraphs anywhere: credits, copyright, prompts, e-mail addresses
     for a, b in paras:
         seg = text[a:b]
@@ -227,12 +249,14 @@ def pattern_spans(text: str) -> list[tuple[int, int, str]]:
             spans.append((a, b, "prompt"))
         elif _EMAIL_ONLY.match(seg):
             spans.append((a, b, "credit"))
-    # ---- a trailing credit glued to the last paragraph
+    # ---- a credit glued to the end of a paragraph; an agency list ending the text
+    for j, (a, b) in enumerate(paras):
+        m = _TRAILING_CREDIT.search(text, a, b) or (_TRAILING_AGENCIES.search(text, a, b) if j == len(paras) - 1
+                                                      else None)
+        if m and m.start() > a:
+            start = m.start() + (1 if text[m.start()].isspace() else 0)
+            spans.append((start, b, "credit"))
     a, b = paras[-1]
-    m = _TRAILING_CREDIT.search(text, a, b)
-    if m and m.start() > a:
-        start = m.start() + (1 if text[m.start()].isspace() else 0)
-        spans.append((start, b, "credit"))
     # a credit sentence ending the text ("ABC News' Jane Doe contributed to this report.")
     tail = text[max(a, b - 300) : b]
     cm = re.search(r"(?:^|(?<=[.!?\"”]\s))[^.!?\n]{0,150}contributed\s+(?:to\s+)?this\s+(?:report|article|story)\.?\s*$",
@@ -293,6 +317,30 @@ def _prev_word(toks: list[tuple[str, int, int]], j: int) -> str:
     return "^"
 
 
+def _opening(t: str, htoks: list[tuple[str, int, int]], anchor_count: Counter, threshold: int):
+    """(start, end) of a paragraph's opening up to a frequent anchor ("/TASS/.", "(CNN)") that only dateline-like
+    tokens precede and the lead follows; None when there is none."""
+    norm = [_norm_tok(x[0]) for x in htoks]
+    best_end = None
+    for i in range(len(norm)):
+        if i and not _dateline_like(htoks[i - 1][0]):
+            break
+        for L in range(5, 1, -1):
+            g = tuple(norm[i : i + L])
+            if len(g) == L and anchor_count.get(g, 0) >= threshold and _anchor_ok(g):
+                end_tok = i + L - 1
+                nxt = htoks[end_tok + 1][0] if end_tok + 1 < len(htoks) else ""
+                if not nxt or nxt[0].isupper() or nxt[0].isdigit() or nxt in "\"“‘'(-–—":
+                    best_end = max(best_end or 0, htoks[end_tok][2])
+                break
+    if best_end is None:
+        return None
+    e = best_end
+    while e < len(t) and (t[e].isspace() or t[e] in "-–—:|"):
+        e += 1
+    return htoks[0][1], e
+
+
 def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) -> list[list[tuple[int, int, str]]]:
     """Spans of house text in the texts of one group (one outlet), from what repeats among its ``counted`` texts.
 
@@ -318,7 +366,6 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
             nw = _words(seg)
             if nw <= MAX_REPEATED_WORDS:
                 keys.add(pkeys[i])
-                _note(para_ctx, pkeys[i], hash(pkeys[i - 1]) if i else 0, hash(pkeys[i + 1]) if i + 1 < len(ps) else 1)
             if nw <= MAX_SHORT_WORDS:
                 if i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS:
                     shapes.add(_shape_key(seg))
@@ -328,6 +375,19 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
         para_count.update(keys)
         shape_count.update(shapes)
         prefix_count.update(prefixes)
+    # the neighbours of each frequent paragraph, skipping frequent ones (a footer of two lines: the first line's
+    # neighbour is the article's last paragraph)
+    for t, ps, c in zip(texts, paras, counted):
+        if not c or len(ps) < 2:
+            continue
+        pkeys = [_para_key(t[a:b]) for a, b in ps]
+        rare = [para_count[k] < threshold for k in pkeys]
+        for i, k in enumerate(pkeys):
+            if rare[i]:
+                continue
+            prev = next((hash(pkeys[j]) for j in range(i - 1, -1, -1) if rare[j]), 0)
+            nxt = next((hash(pkeys[j]) for j in range(i + 1, len(pkeys)) if rare[j]), 1)
+            _note(para_ctx, k, prev, nxt)
 
     # ---- token runs ending the texts (with the word before them), and anchors opening them
     tails: list[list[tuple[str, int, int]]] = []
@@ -342,9 +402,8 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
         last_a, last_b = ps[-1]
         toks = _tokens_with_offsets(t, max(last_a, last_b - 600), last_b)[-TAIL_TOKENS:]
         tails.append(toks)
-        first_a, first_b = ps[0]
-        htoks = _tokens_with_offsets(t, first_a, min(first_b, first_a + 300))[:HEAD_TOKENS]
-        heads.append(htoks)
+        hlists = [_tokens_with_offsets(t, a, min(b, a + 300))[:HEAD_TOKENS] for a, b in ps[:HEAD_PARAGRAPHS]]
+        heads.append(hlists)
         if not c:
             continue
         seen = set()
@@ -354,12 +413,13 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
             seen.add(hash(key))
         suffix_count.update(seen)
         grams = set()
-        norm = [_norm_tok(x[0]) for x in htoks]
-        for i in range(len(norm)):
-            for L in range(2, 6):
-                g = tuple(norm[i : i + L])
-                if len(g) == L and _anchor_ok(g):
-                    grams.add(g)
+        for htoks in hlists:
+            norm = [_norm_tok(x[0]) for x in htoks]
+            for i in range(len(norm)):
+                for L in range(2, 6):
+                    g = tuple(norm[i : i + L])
+                    if len(g) == L and _anchor_ok(g):
+                        grams.add(g)
         anchor_count.update(grams)
     # the words before each frequent ending, for its context check (a second pass: only frequent endings kept)
     suffix_ctx: dict = {}
@@ -387,8 +447,7 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
                 continue
             if nw <= MAX_SHORT_WORDS:
                 shape = _shape_key(seg)
-                own_words = [w for w in shape.split() if w[0].isalpha() and w != "X"]
-                if ((i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS) and own_words
+                if ((i < HEAD_PARAGRAPHS or i >= len(ps) - TAIL_PARAGRAPHS) and _shape_ok(shape, nw)
                         and shape_count[shape] >= threshold):
                     spans.append((a, b, "repeated paragraph shape"))
                     continue
@@ -419,26 +478,11 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
             if m and m.end() == s0:
                 s0 = m.start()  # a contact address right before the run goes with it
             spans.append((s0, toks[-1][2], "repeated ending"))
-        # an opening anchor preceded by dateline-like tokens only
-        htoks = heads[k]
-        norm = [_norm_tok(x[0]) for x in htoks]
-        best_end = None
-        for i in range(len(norm)):
-            if i and not _dateline_like(htoks[i - 1][0]):
-                break
-            for L in range(5, 1, -1):
-                g = tuple(norm[i : i + L])
-                if len(g) == L and anchor_count.get(g, 0) >= threshold and _anchor_ok(g):
-                    end_tok = i + L - 1
-                    nxt = htoks[end_tok + 1][0] if end_tok + 1 < len(htoks) else ""
-                    if not nxt or nxt[0].isupper() or nxt[0].isdigit() or nxt in "\"“‘'(-–—":
-                        best_end = max(best_end or 0, htoks[end_tok][2])
-                    break
-        if best_end is not None:
-            e = best_end
-            while e < len(t) and (t[e].isspace() or t[e] in "-–—:|"):
-                e += 1
-            spans.append((htoks[0][1], e, "repeated opening"))
+        # an opening anchor preceded by dateline-like tokens only, in one of the first paragraphs
+        for htoks in heads[k]:
+            span = _opening(t, htoks, anchor_count, threshold)
+            if span:
+                spans.append((*span, "repeated opening"))
         # what repeats in most of a text is a template of the outlet's own stories, not house text around one
         if sum(y - x for x, y, _k in merge_spans(spans)) > MAX_LEARNED_SHARE * len(t.strip()):
             out[k] = []
@@ -506,4 +550,4 @@ def find_boilerplate(texts: Sequence[str], groups: Sequence[str | None], *, coun
                      min_articles: int = 4, min_share: float = 0.05) -> list[list[tuple[int, int, str]]]:
     """Merged ``(start, end, kind)`` house-text spans of every text: conventions plus what repeats per outlet."""
     learned = learned_spans(texts, groups, counted=counted, min_articles=min_articles, min_share=min_share)
-    return [merge_spans(pattern_spans(t) + ls) for t, ls in zip(texts, learned)]
+    return [merge_spans(pattern_spans(t, ls) + ls) for t, ls in zip(texts, learned)]
