@@ -230,10 +230,12 @@ def evaluate(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ):
-    """Score a run: clustering metrics against a label field, ROUGE against reference summaries.
+    """Score a run: the outlets of the largest themes; with labelled input, clustering metrics against a label
+    field and ROUGE against reference summaries.
 
-    Example: pipeline evaluate --out out --labels topic --story-labels label
-    ROUGE:   pipeline evaluate --out out --labels label --references refs.json --words 250
+    Example: pipeline evaluate --out out
+    Labelled input (a field such as `topic` in each record): pipeline evaluate --out out --labels topic --story-labels label
+    ROUGE: pipeline evaluate --out out --labels label --references refs.json --words 250
     """
     ctx = _Ctx(verbose, quiet)
     with _guard(verbose):
@@ -246,6 +248,13 @@ def evaluate(
 
 def format_evaluation(result: dict) -> str:
     lines = []
+    outlets = result.get("outlets") or {}
+    if outlets.get("themes") and outlets.get("n_sources", 0) > 1:
+        lines.append(f"largest themes and the share of their largest outlet ({outlets['n_sources']} outlets in all):")
+        for o in outlets["themes"]:
+            flag = "  <- mostly one outlet" if o["size"] >= 5 and o["top_share"] >= 0.8 else ""
+            lines.append(f"  {o['size']:>5} articles  {o['top_share']:>4.0%} {str(o['top_outlet'])[:24]:<24} "
+                         f"{o['label'][:60]}{flag}")
     for kind in ("themes", "stories"):
         if kind in result:
             r = result[kind]

@@ -476,6 +476,22 @@ def _label_of(article: dict, source: dict, field: str):
     return None if value in (None, "") else str(value)
 
 
+def outlet_shares(groups: list[dict], articles: list[dict], top: int = 10) -> list[dict]:
+    """For the ``top`` largest groups: the share of their largest outlet (``source``), so a theme that is really one
+    outlet's coverage shows at a glance. Articles without a source count as one outlet named None."""
+    from collections import Counter
+
+    source = {a["id"]: a.get("source") for a in articles}
+    out = []
+    for g in sorted(groups, key=lambda g: (-len(g["articles"]), g["id"]))[:top]:
+        ids = [m["id"] if isinstance(m, dict) else m for m in g["articles"]]
+        counts = Counter(source.get(i) for i in ids)
+        outlet, n = min(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        out.append({"theme": g["id"], "label": g.get("label", ""), "size": len(ids), "outlets": len(counts),
+                    "top_outlet": outlet, "top_share": round(n / len(ids), 4)})
+    return out
+
+
 def run_evaluate(run: RunFolder, cfg: Config, *, labels: str | None = None, story_labels: str | None = None,
                  references: Path | None = None, words: int | None = None, say: Progress = _quiet) -> dict:
     """Metrics of a finished run against a field of the input records and/or reference summaries."""
@@ -483,8 +499,6 @@ def run_evaluate(run: RunFolder, cfg: Config, *, labels: str | None = None, stor
 
     from pipeline.evaluate import clustering_scores, rouge_scores
 
-    if not labels and not references:
-        raise PipelineError("nothing to evaluate: give --labels FIELD and/or --references FILE")
     articles = run.read_jsonl(A.ARTICLES)
     groups = run.read_json(A.CLUSTERS)["themes"] if run.exists(A.CLUSTERS) else run.read_json(A.SUMMARIES)["themes"]
     theme_of: dict[str, str] = {}
@@ -495,7 +509,8 @@ def run_evaluate(run: RunFolder, cfg: Config, *, labels: str | None = None, stor
         for s in g.get("stories", []):
             for m in s["articles"]:
                 story_of[m["id"] if isinstance(m, dict) else m] = s["id"]
-    result: dict = {"run": str(run.root)}
+    result: dict = {"run": str(run.root), "outlets": {"n_sources": len({a.get("source") for a in articles}),
+                                                     "themes": outlet_shares(groups, articles)}}
     # One item per input record: a collapsed duplicate is scored with the theme of the article it joined.
     items = [(a, src) for a in articles for src in a["sources"]]
     for kind, field, assign in (("themes", labels, theme_of), ("stories", story_labels, story_of)):

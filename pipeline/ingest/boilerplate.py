@@ -209,9 +209,6 @@ def pattern_spans(text: str, known: Sequence[tuple[int, int, str]] = ()) -> list
     # ---- the head: URL, a date alone, a byline, then a dateline before the lead
     pos = paras[0][0]
     for _ in range(6):
-        skip = max((e for s, e, _k in known if s <= pos < e), default=None)
-        if skip is not None:
-            pos = skip
         while pos < len(text) and text[pos].isspace():
             pos += 1
         m = _URL_HEAD.match(text, pos)
@@ -223,17 +220,22 @@ def pattern_spans(text: str, known: Sequence[tuple[int, int, str]] = ()) -> list
         if para is None:
             break
         seg = text[pos : para[1]]
+        known_end = max((e for s, e, _k in known if s <= pos < e), default=None)
         if _DATE_ONLY.match(seg):
             spans.append((pos, para[1], "date line"))
         elif _words(seg) <= 15 and _BYLINE.match(seg) and para[0] == pos:
             spans.append((pos, para[1], "byline"))
-        elif skip is None and _words(seg) <= 10 and not re.search(r"[.!?][\"'”’)]*$", seg) and para[0] == pos:
-            pass  # a kicker or an unknown byline: look for the dateline in the next paragraph
         else:
             m = _DATELINE.match(text, pos, para[1])
             if m and _words(m.group(0)) <= 10:
                 spans.append((pos, m.end(), "dateline"))
-            break
+                break
+            if known_end is not None:  # learned house text (an unknown byline): the lead may come after it
+                pos = known_end
+                continue
+            if not (_words(seg) <= 10 and not re.search(r"[.!?][\"'”’)]*$", seg) and para[0] == pos):
+                break
+            # a kicker or an unknown byline: look for the dateline in the next paragraph
         pos = para[1]
     # ---- whole paragraphs anywhere: credits, copyright, prompts, e-mail addresses
     for a, b in paras:
@@ -524,7 +526,8 @@ def learned_spans(texts: Sequence[str], groups: Sequence[str | None], *, counted
 def merge_spans(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Sorted, non-overlapping spans; overlapping or touching ones merged (the first kind is kept)."""
     out: list[list] = []
-    for a, b, kind in sorted(spans):
+    # at one start, a conventional kind names the span before a learned one
+    for a, b, kind in sorted(spans, key=lambda x: (x[0], x[2] in LEARNED_KINDS, -x[1], x[2])):
         if b <= a:
             continue
         if out and a <= out[-1][1]:
