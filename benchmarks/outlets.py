@@ -175,10 +175,9 @@ def _overlap(a: int, b: int, spans: list) -> int:
     return sum(max(0, min(b, y) - max(a, x)) for x, y in spans)
 
 
-def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str, dict], style: str) -> dict:
-    """How much inserted house text was marked, and whether any reached summaries, keywords or labels."""
+def marking(rf: RunFolder, inserted: dict[str, list]) -> dict:
+    """How much inserted house text ingest marked, how much original text it marked, what it missed."""
     articles = rf.read_jsonl("articles.jsonl")
-    by_id = {a["id"]: a for a in articles}
     ins_total = ins_marked = orig_total = orig_marked = 0
     missed: Counter = Counter()
     spans_of: dict[str, list] = {}
@@ -199,6 +198,15 @@ def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str,
             inside[x:y] = [True] * (y - x)
         orig_total += sum(1 for ch, k in zip(a["text"], inside) if not k and not ch.isspace())
         orig_marked += sum(1 for x, y in bp for j in range(x, y) if not inside[j] and not a["text"][j].isspace())
+    return {"inserted_marked": ins_marked / max(ins_total, 1), "original_marked": orig_marked / max(orig_total, 1),
+            "missed": missed.most_common(6), "spans_of": spans_of}
+
+
+def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str, dict], style: str) -> dict:
+    """How much inserted house text was marked, and whether any reached summaries, keywords or labels."""
+    by_id = {a["id"]: a for a in rf.read_jsonl("articles.jsonl")}
+    mk = marking(rf, inserted)
+    spans_of = mk.pop("spans_of")
     doc = rf.read_json("summaries.json")
     n_sent = n_house = 0
     examples = []
@@ -225,9 +233,8 @@ def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str,
                 named = any(re.search(rf"\b{re.escape(w)}\b", k) for w in outlet_words)
                 if named or (pat.search(house_text) and not pat.search(clean)):
                     bad_kw.add(k)
-    return {"inserted_marked": ins_marked / max(ins_total, 1), "original_marked": orig_marked / max(orig_total, 1),
-            "summary_sentences": n_sent, "summary_with_house_text": n_house, "examples": examples,
-            "house_keywords": sorted(bad_kw), "missed": missed.most_common(6)}
+    return {**mk, "summary_sentences": n_sent, "summary_with_house_text": n_house, "examples": examples,
+            "house_keywords": sorted(bad_kw)}
 
 
 def outlet_shares(rf: RunFolder, top: int = 5) -> list[tuple[str, int, float]]:
@@ -248,6 +255,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], dest="sets")
     ap.add_argument("--keep", type=Path, help="keep the run folders here")
+    ap.add_argument("--ingest-only", action="store_true", help="only measure what ingest marks (fast)")
     args = ap.parse_args()
     if not DATA.exists():
         print(f"dev data not found at {DATA}; nothing to measure")
@@ -267,6 +275,17 @@ def main() -> int:
             runs.append((f"style {style}", wrapped, inserted, style))
         base = None
         for name, data, inserted, style in runs:
+            if args.ingest_only:
+                if style:
+                    rf = RunFolder(root / ds / f"ingest_{style}")
+                    src = root / ds / f"ingest_{style}.jsonl"
+                    src.parent.mkdir(parents=True, exist_ok=True)
+                    src.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
+                    runner.run_ingest([src], rf, cfg)
+                    hc = marking(rf, inserted)
+                    print(f"{ds:<10} {name:<8} marked {hc['inserted_marked']:.1%}  false {hc['original_marked']:.2%}  "
+                          f"missed {hc['missed']}")
+                continue
             rf = run_pipeline(data, root / ds, name.replace(" ", "_"), args.sets)
             ev = runner.run_evaluate(rf, cfg, labels=theme_field, story_labels=story_field)
             th, st = ev["themes"], ev.get("stories")

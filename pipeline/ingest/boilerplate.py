@@ -46,8 +46,10 @@ TAIL_PARAGRAPHS = 4
 #: Tokens examined at the end of a text (repeated endings) and at its start (opening anchors).
 TAIL_TOKENS = 48
 HEAD_TOKENS = 12
-#: Learned spans covering more than this share of a text are dropped for it (the text is a template).
-MAX_LEARNED_SHARE = 0.5
+#: Learned spans that would leave fewer words than this (or this share of the text) are dropped for that text: it is
+#: a template of the outlet's own stories, not house text around one.
+MIN_CONTENT_WORDS = 8
+MIN_CONTENT_SHARE = 0.2
 #: Repetition is learned only in outlets with at least this many distinct articles: among fewer, a repeat is weak
 #: evidence (a series of related stories shares sentences too).
 MIN_GROUP = 10
@@ -84,7 +86,7 @@ _DATELINE = re.compile(
     rf"|{_PLACE_ANY}{_REGION}?{_DATE_PART}[.,]?\s*{_AGENCY}(?:{_DASH}|\s*[.:](?=\s)|(?=\S))"
     rf"|{_PLACE_ANY}{_REGION}?,?\s+{_DATE_RE}[.,]?\s*{_AGENCY}\s+"
     rf"|(?!{_FUNCTION_WORD}){_PLACE_ANY}{_REGION}?,?\s+{_DATE_RE}(?:,?\s+\d{{4}})?{_DASH})"
-    rf"\s*(?=[\"“‘'(\[]?[A-Z0-9])"
+    rf"\s*(?=[\"“‘'(\[]?[A-Z0-9]|https?\s*:|www\s*\.)"
 )
 _URL_HEAD = re.compile(
     r"(?:https?\s*:\s*/\s*/|www\s*\.)\s*[\w-]+(?:\s*[./]\s*[\w%=?&~+-]+)*(?:\s*/)?\s*", re.I
@@ -485,9 +487,11 @@ def _learn_group(texts: Sequence[str], counted: Sequence[bool], threshold: int) 
             span = _opening(t, htoks, anchor_count, threshold)
             if span:
                 spans.append((*span, "repeated opening"))
-        # what repeats in most of a text is a template of the outlet's own stories, not house text around one
-        if sum(y - x for x, y, _k in merge_spans(spans)) > MAX_LEARNED_SHARE * len(t.strip()):
-            out[k] = []
+        # what repeats in (nearly) all of a text is a template of the outlet's own stories, not house text around one
+        if spans:
+            left = sum(_words(t[a:b]) for a, b in content_regions(t, merge_spans(spans)))
+            if left < max(MIN_CONTENT_WORDS, MIN_CONTENT_SHARE * _words(t)):
+                out[k] = []
     return out
 
 
