@@ -41,7 +41,8 @@ EVALUATION = "evaluation.json"
 MANIFEST = "manifest.json"
 CHANGES = "changes.json"
 HISTORY = "history.jsonl"
-DEDUPE_INDEX = "index/dedupe.npz"
+MINHASH_INDEX = "index/minhash.npy"
+CONTENT_INDEX = "index/content.npy"
 #: Staging folders of transactions (see :meth:`RunFolder.transaction`) and the file that commits one.
 TXN_PREFIX = ".txn-"
 TXN_COMMIT = "COMMIT"
@@ -50,6 +51,8 @@ TXN_COMMIT = "COMMIT"
 PRODUCED_BY = {
     ARTICLES: "ingest",
     INGEST_REPORT: "ingest",
+    MINHASH_INDEX: "ingest",
+    CONTENT_INDEX: "ingest",
     SENTENCE_VECTORS: "embed",
     ARTICLE_VECTORS: "embed",
     EMBED_INDEX: "embed",

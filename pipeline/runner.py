@@ -24,7 +24,8 @@ from pipeline.config import Config
 
 #: What each stage reads, writes, and which config sections it declares.
 STAGES = {
-    "ingest": {"reads": ["<inputs>"], "writes": [A.ARTICLES, A.INGEST_REPORT], "keys": ["ingest"]},
+    "ingest": {"reads": ["<inputs>"], "writes": [A.ARTICLES, A.INGEST_REPORT, A.MINHASH_INDEX, A.CONTENT_INDEX],
+               "keys": ["ingest"]},
     "embed": {
         "reads": [A.ARTICLES],
         "writes": [A.SENTENCE_VECTORS, A.ARTICLE_VECTORS, A.EMBED_INDEX, A.SENTENCE_ROWS],
@@ -137,10 +138,13 @@ def run_ingest(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
                 raise PipelineError(f"cannot read input {f}: {exc.strerror}") from None
             loaded.append(InputFile(str(f), data))
             hashes.append({"path": str(f), "sha256": sha256_file(f), "bytes": len(data)})
-        articles, report = ingest(loaded, cfg.ingest, skipped)
+        index: dict = {}
+        articles, report = ingest(loaded, cfg.ingest, skipped, index=index)
         del loaded
         run.write_jsonl(A.ARTICLES, articles)
         run.write_json(A.INGEST_REPORT, report)
+        run.write_npy(A.MINHASH_INDEX, index["minhash"])
+        run.write_npy(A.CONTENT_INDEX, index["content"])
         rec["inputs"] = hashes
         rec["counts"] = {k: report[k] for k in ("read", "unique", "duplicates", "rejected", "sentences")}
     say(

@@ -183,3 +183,30 @@ def test_learning_needs_enough_articles_of_the_outlet():
 ])
 def test_source_is_the_outlet_else_the_url_host(outlet, url, expected):
     assert source_of(outlet, url) == expected
+
+
+def test_new_records_join_earlier_articles_instead_of_repeating_them():
+    from pipeline.ingest.update import ingest_more
+
+    rng = random.Random(5)
+    rows = [{"id": f"o{i}", "title": f"Old {i}", "text": outlet_text(i, rng)[0], "source": "Harbor Wire"}
+            for i in range(20)]
+    index: dict = {}
+    old, _ = ingest([jsonl(rows)], index=index)
+    assert index["minhash"].shape == (20, 128) and index["content"].shape == (20,)
+    again = dict(rows[3], id="again")                                      # the same record once more
+    body = old[5]["text"][slice(old[5]["sentences"][0][0], old[5]["sentences"][-1][1])]
+    other_outlet = {"id": "copy", "text": f"PARIS, May 2 /GWS/ - {body}", "source": "GWS"}  # same story, other house
+    edited = dict(rows[7], id="edited", text=rows[7]["text"].replace("on day 7", "on day seven"))  # a small edit
+    fresh = {"id": "fresh", "title": "New", "text": outlet_text(99, rng)[0], "source": "Harbor Wire"}
+    new, joined, report, new_index = ingest_more([InputFile("day2.jsonl", jsonl([again, other_outlet, edited, fresh])
+                                                            .data)], old, index)
+    assert [a["sources"][0]["input_id"] for a in new] == ["fresh"]
+    assert set(joined) == {3, 5, 7}
+    assert [s["input_id"] for s in joined[3]["sources"]] == ["o3", "again"]
+    assert [s["input_id"] for s in joined[5]["sources"]] == ["o5", "copy"]
+    assert {j["kind"] for j in report["joined_earlier"]} == {"exact", "near"}
+    assert report["read"] == 4 and report["unique"] == 1 and report["duplicates"] == 3
+    assert len(old[3]["sources"]) == 1  # the earlier article passed in is not mutated
+    assert new_index["minhash"].shape == (1, 128)
+    assert covered(new[0], "Harbor Wire — independent journalism since 1921.")  # house text learned with old ones

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+
 from pipeline.config import IngestConfig
 from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, find_boilerplate
-from pipeline.ingest.dedupe import content_id, near_duplicate_groups
+from pipeline.ingest.dedupe import _minhashes, content_id, content_key, minhash_signatures, near_duplicate_groups
 from pipeline.ingest.formats import IngestError, InputFile, ParsedInputs, Record, Rejection, clean_text, parse_file
 from pipeline.text import normalize, split_sentences
 
@@ -85,7 +87,8 @@ def content_sentences(text: str, spans: list[tuple[int, int, str]], min_chars: i
     return out
 
 
-def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict], dict]:
+def build_articles(parsed: ParsedInputs, cfg: IngestConfig, *, context: list[dict] | None = None,
+                   index: dict | None = None) -> tuple[list[dict], dict]:
     """Records -> unique articles (with sources, sentence spans and boilerplate spans) and the ingest report.
 
     Steps: clean each text; find duplicates (exact, then near: MinHash + LSH) on the whole text; learn each
@@ -102,6 +105,10 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
     report : dict
         ``read, unique, duplicates, rejected`` counts, the rejections with reasons, duplicate groups, warnings,
         and ``boilerplate``: what was marked, per kind and per source.
+
+    ``context`` articles (earlier ones of the same outlets, on an update) are counted when learning house text but
+    are not built; ``index``, when given, is filled with ``minhash`` (n_articles, num_perm) uint64 signatures and
+    ``content`` (n_articles,) uint64 content keys, row for row with the articles.
     """
     rejections = list(parsed.rejections)
     warnings = list(parsed.warnings)
@@ -148,7 +155,8 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
             exact[norm] = len(distinct)
             distinct.append(norm)
         exact_of.append(exact[norm])
-    near = near_duplicate_groups(distinct, cfg)
+    hashes = _minhashes(distinct, cfg)
+    near = near_duplicate_groups(distinct, cfg, hashes)
     group_of = [near[e] for e in exact_of]
 
     # ---- outlet boilerplate, learned from one copy per duplicate group
@@ -157,9 +165,13 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
         counted.append(g not in seen_groups)
         seen_groups.add(g)
     texts = [t for _r, t, _n in prepared]
+    context = context or []
     if cfg.boilerplate:
-        found = find_boilerplate(texts, [r.outlet for r, _t, _n in prepared], counted=counted,
+        found = find_boilerplate(texts + [a["text"] for a in context],
+                                 [r.outlet for r, _t, _n in prepared] + [a.get("source") for a in context],
+                                 counted=counted + [True] * len(context),
                                  min_articles=cfg.boilerplate_min_articles, min_share=cfg.boilerplate_min_share)
+        found = found[: len(texts)]
     else:
         found = [[] for _ in texts]
     spans_of: list[list[tuple[int, int, str]]] = []
@@ -183,7 +195,7 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
             g = parent[g]
         return g
 
-    content_key: dict[str, int] = {}
+    content_groups: dict[str, int] = {}
     members_of: dict[int, list[int]] = {}
     for i, (rec, text, _norm) in enumerate(prepared):
         if not sents_of[i]:
@@ -192,7 +204,7 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
             rejections.append(Rejection(rec.source, why))
             continue
         members_of.setdefault(group_of[i], []).append(i)
-        first = content_key.setdefault(normalize(" ".join(text[a:b] for a, b in sents_of[i])), group_of[i])
+        first = content_groups.setdefault(normalize(" ".join(text[a:b] for a, b in sents_of[i])), group_of[i])
         ra, rb = root(first), root(group_of[i])
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -200,12 +212,14 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
     for g, members in members_of.items():
         groups.setdefault(root(g), []).extend(members)
     articles: list[dict] = []
+    reps: list[int] = []
     dup_report: list[dict] = []
     bp_kinds: dict[str, int] = {}
     bp_sources: dict[str, dict[str, int]] = {}
     for members in sorted((sorted(m) for m in groups.values()), key=lambda m: m[0]):
         # Representative: the longest text (most content); ties by content id. Order-independent.
         rep = max(members, key=lambda i: (len(prepared[i][1]), -int(content_id(prepared[i][1])[1:], 16)))
+        reps.append(rep)
         rec, text, norm = prepared[rep]
         aid = content_id(text)
         # A collapsed copy keeps its own input fields (labels, ...) when they differ from the kept record's.
@@ -271,11 +285,19 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig) -> tuple[list[dict],
     }
     if read != unique + duplicates + len(rejections):  # pragma: no cover - an invariant, not a user error
         raise AssertionError(f"ingest lost articles: read={read} unique={unique} dup={duplicates} rej={len(rejections)}")
+    if index is not None:
+        sigs = minhash_signatures(distinct, cfg, hashes)
+        index["minhash"] = sigs[[exact_of[r] for r in reps]] if reps else sigs[:0]
+        index["content"] = np.array([content_key(" ".join(a["text"][x:y] for x, y in a["sentences"]))
+                                     for a in articles], dtype=np.uint64)
     return articles, report
 
 
-def ingest(files: list[InputFile], cfg: IngestConfig | None = None, skipped: list[dict] | None = None) -> tuple[list[dict], dict]:
-    """Parse input files and build unique articles; raises IngestError when nothing usable is left."""
+def ingest(files: list[InputFile], cfg: IngestConfig | None = None, skipped: list[dict] | None = None, *,
+           index: dict | None = None) -> tuple[list[dict], dict]:
+    """Parse input files and build unique articles; raises IngestError when nothing usable is left.
+
+    ``index``, when given, receives the dedupe index of the articles (see :func:`build_articles`)."""
     cfg = cfg or IngestConfig()
     parsed = ParsedInputs(skipped=list(skipped or []))
     for f in files:
@@ -283,7 +305,7 @@ def ingest(files: list[InputFile], cfg: IngestConfig | None = None, skipped: lis
         parsed.records += one.records
         parsed.rejections += one.rejections
         parsed.warnings += one.warnings
-    articles, report = build_articles(parsed, cfg)
+    articles, report = build_articles(parsed, cfg, index=index)
     report["files"] = len(files)
     if not articles:
         reasons = sorted({r["reason"] for r in report["rejections"]})

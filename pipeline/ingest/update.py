@@ -1,0 +1,97 @@
+"""New inputs into an existing collection: only the new records are parsed, cleaned and split; a new record that
+duplicates an earlier article joins that article's sources instead of becoming an article.
+
+Earlier articles are found through the run folder's dedupe index (``index/minhash.npy``: MinHash signatures,
+``index/content.npy``: content keys), so nothing earlier is re-read or re-hashed; the house text of the new records is
+learned from them together with up to ``CONTEXT_PER_SOURCE`` of the latest earlier articles of each of their outlets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.config import IngestConfig
+from pipeline.ingest.build import build_articles
+from pipeline.ingest.dedupe import near_duplicates_of
+from pipeline.ingest.formats import IngestError, InputFile, ParsedInputs, parse_file
+from pipeline.ingest.build import source_of
+
+#: Earlier articles of each outlet counted with the new ones when house text is learned.
+CONTEXT_PER_SOURCE = 200
+
+
+def ingest_more(files: list[InputFile], existing: list[dict], index: dict, cfg: IngestConfig | None = None,
+                skipped: list[dict] | None = None) -> tuple[list[dict], dict[int, dict], dict, dict]:
+    """Parse new input files against an existing collection.
+
+    Parameters
+    ----------
+    files : the new inputs (bytes already read).
+    existing : list of dict, the articles already in the run folder (``articles.jsonl``), in order.
+    index : dict with ``minhash`` (n_existing, num_perm) uint64 and ``content`` (n_existing,) uint64, row for row
+        with ``existing``.
+
+    Returns
+    -------
+    new : list of dict
+        Articles not seen before, in arrival order.
+    joined : dict row -> article
+        Earlier articles (by row in ``existing``) that gained sources from new duplicates, updated copies.
+    report : dict
+        The ingest report of this batch; ``duplicates`` counts copies within the batch and copies of earlier
+        articles (``joined_earlier``), so ``read == unique + duplicates + rejected`` still holds for the batch.
+    new_index : dict
+        ``minhash`` and ``content`` rows of the new articles.
+    """
+    cfg = cfg or IngestConfig()
+    parsed = ParsedInputs(skipped=list(skipped or []))
+    for f in files:
+        one = parse_file(f, cfg)
+        parsed.records += one.records
+        parsed.rejections += one.rejections
+        parsed.warnings += one.warnings
+    outlets = {source_of(r.outlet, r.url) for r in parsed.records}
+    context: list[dict] = []
+    per: dict = {}
+    for art in reversed(existing):  # the latest earlier articles of the same outlets
+        src = art.get("source")
+        if src in outlets and per.get(src, 0) < CONTEXT_PER_SOURCE:
+            per[src] = per.get(src, 0) + 1
+            context.append(art)
+    batch_index: dict = {}
+    articles, report = build_articles(parsed, cfg, context=context[::-1], index=batch_index)
+    report["files"] = len(files)
+
+    old_content = {int(k): i for i, k in enumerate(np.asarray(index.get("content", []), dtype=np.uint64))}
+    near = near_duplicates_of(batch_index["minhash"], np.asarray(index.get("minhash", np.zeros((0, cfg.num_perm))),
+                                                                 dtype=np.uint64), cfg)
+    new: list[dict] = []
+    keep_rows: list[int] = []
+    joined: dict[int, dict] = {}
+    joined_report: list[dict] = []
+    for k, art in enumerate(articles):
+        row = old_content.get(int(batch_index["content"][k]))
+        kind = "exact"
+        if row is None and near[k] is not None:
+            row, kind = near[k], "near"
+        if row is None:
+            new.append(art)
+            keep_rows.append(k)
+            continue
+        old = joined.get(row) or {**existing[row], "sources": list(existing[row]["sources"])}
+        old["sources"] = old["sources"] + art["sources"]
+        joined[row] = old
+        joined_report.append({"article_id": old["id"], "collapsed": art["sources"], "kind": kind})
+    n_joined = sum(len(j["collapsed"]) for j in joined_report)
+    report["unique"] = len(new)
+    report["duplicates"] += n_joined
+    report["joined_earlier"] = joined_report
+    report["sentences"] = sum(len(a["sentences"]) for a in new)
+    if report["read"] != report["unique"] + report["duplicates"] + report["rejected"]:  # pragma: no cover
+        raise AssertionError("update ingest lost articles")
+    if not new and not joined and report["rejected"] == report["read"] and report["read"]:
+        reasons = sorted({r["reason"] for r in report["rejections"]})
+        raise IngestError(f"no usable article in {len(files)} new input file(s): {report['rejected']} rejected "
+                          f"({'; '.join(reasons[:3])})")
+    new_index = {"minhash": batch_index["minhash"][keep_rows], "content": batch_index["content"][keep_rows]}
+    return new, joined, report, new_index
