@@ -175,8 +175,15 @@ def _overlap(a: int, b: int, spans: list) -> int:
     return sum(max(0, min(b, y) - max(a, x)) for x, y in spans)
 
 
-def marking(rf: RunFolder, inserted: dict[str, list]) -> dict:
-    """How much inserted house text ingest marked, how much original text it marked, what it missed."""
+def clean_marks(rf: RunFolder) -> dict[str, int]:
+    """Non-space characters ingest marks in each clean article (the sources' own house text), by input id."""
+    return {a["sources"][0]["input_id"]: sum(1 for x, y in a["boilerplate"] for ch in a["text"][x:y]
+                                             if not ch.isspace()) for a in rf.read_jsonl("articles.jsonl")}
+
+
+def marking(rf: RunFolder, inserted: dict[str, list], clean: dict[str, int]) -> dict:
+    """How much inserted house text ingest marked, how much original text it marked beyond what it marks in the
+    clean article (the source's own house text), and what it missed."""
     articles = rf.read_jsonl("articles.jsonl")
     ins_total = ins_marked = orig_total = orig_marked = 0
     missed: Counter = Counter()
@@ -197,15 +204,17 @@ def marking(rf: RunFolder, inserted: dict[str, list]) -> dict:
         for x, y in ins:
             inside[x:y] = [True] * (y - x)
         orig_total += sum(1 for ch, k in zip(a["text"], inside) if not k and not ch.isspace())
-        orig_marked += sum(1 for x, y in bp for j in range(x, y) if not inside[j] and not a["text"][j].isspace())
+        orig_marked += sum(1 for x, y in bp for j in range(x, y) if not inside[j] and not a["text"][j].isspace()) \
+            - clean.get(rid, 0)
     return {"inserted_marked": ins_marked / max(ins_total, 1), "original_marked": orig_marked / max(orig_total, 1),
             "missed": missed.most_common(6), "spans_of": spans_of}
 
 
-def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str, dict], style: str) -> dict:
+def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str, dict], style: str,
+                 clean: dict[str, int]) -> dict:
     """How much inserted house text was marked, and whether any reached summaries, keywords or labels."""
     by_id = {a["id"]: a for a in rf.read_jsonl("articles.jsonl")}
-    mk = marking(rf, inserted)
+    mk = marking(rf, inserted, clean)
     spans_of = mk.pop("spans_of")
     doc = rf.read_json("summaries.json")
     n_sent = n_house = 0
@@ -221,7 +230,7 @@ def house_checks(rf: RunFolder, inserted: dict[str, list], rows_by_id: dict[str,
     # keywords / labels that could only come from house text: in an inserted piece, absent from the clean texts
     clusters = rf.read_json("clusters.json")
     house_text = " ".join(by_id[aid]["text"][x:y].lower() for aid, sp in spans_of.items() for x, y in sp)
-    clean = " ".join(clean_text(r["text"]).lower() for r in rows_by_id.values())
+    clean = " ".join(f"{r.get('title') or ''}\n{clean_text(r['text'])}".lower() for r in rows_by_id.values())
     outlet_words = {w for _n, words, _f in STYLES[style] for w in words}
     bad_kw = set()
     for t in clusters["themes"]:
@@ -276,24 +285,28 @@ def main() -> int:
         base = None
         for name, data, inserted, style in runs:
             if args.ingest_only:
-                if style:
-                    rf = RunFolder(root / ds / f"ingest_{style}")
-                    src = root / ds / f"ingest_{style}.jsonl"
-                    src.parent.mkdir(parents=True, exist_ok=True)
-                    src.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
-                    runner.run_ingest([src], rf, cfg)
-                    hc = marking(rf, inserted)
+                rf = RunFolder(root / ds / f"ingest_{style or 'clean'}")
+                src = root / ds / f"ingest_{style or 'clean'}.jsonl"
+                src.parent.mkdir(parents=True, exist_ok=True)
+                src.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
+                runner.run_ingest([src], rf, cfg)
+                if not style:
+                    clean = clean_marks(rf)
+                else:
+                    hc = marking(rf, inserted, clean)
                     print(f"{ds:<10} {name:<8} marked {hc['inserted_marked']:.1%}  false {hc['original_marked']:.2%}  "
                           f"missed {hc['missed']}")
                 continue
             rf = run_pipeline(data, root / ds, name.replace(" ", "_"), args.sets)
+            if not style:
+                clean = clean_marks(rf)
             ev = runner.run_evaluate(rf, cfg, labels=theme_field, story_labels=story_field)
             th, st = ev["themes"], ev.get("stories")
             base = base or th
             line = (f"{ds:<10} {name:<8} {th['ari']:>9.3f} {th['bcubed_f1']:>6.3f} "
                     f"{(st['ari'] if st else float('nan')):>9.3f}")
             if style:
-                hc = house_checks(rf, inserted, rows_by_id, style)
+                hc = house_checks(rf, inserted, rows_by_id, style, clean)
                 line += (f" {hc['inserted_marked']:>7.1%} {hc['original_marked']:>6.2%} "
                          f"{hc['summary_with_house_text']:>4}/{hc['summary_sentences']:<6} {len(hc['house_keywords']):>8}")
                 line += f"   dARI {th['ari'] - base['ari']:+.3f}  dF1 {th['bcubed_f1'] - base['bcubed_f1']:+.3f}"

@@ -48,8 +48,8 @@ TAIL_TOKENS = 48
 HEAD_TOKENS = 12
 #: Learned spans that would leave fewer words than this (or this share of the text) are dropped for that text: it is
 #: a template of the outlet's own stories, not house text around one.
-MIN_CONTENT_WORDS = 8
-MIN_CONTENT_SHARE = 0.2
+MIN_CONTENT_WORDS = 4
+MIN_CONTENT_SHARE = 0.1
 #: Repetition is learned only in outlets with at least this many distinct articles: among fewer, a repeat is weak
 #: evidence (a series of related stories shares sentences too).
 MIN_GROUP = 10
@@ -231,6 +231,9 @@ def pattern_spans(text: str, known: Sequence[tuple[int, int, str]] = ()) -> list
             m = _DATELINE.match(text, pos, para[1])
             if m and _words(m.group(0)) <= 10:
                 spans.append((pos, m.end(), "dateline"))
+                u = _URL_HEAD.match(text, m.end(), para[1])  # a URL printed between dateline and lead
+                if u and u.end() > m.end():
+                    spans.append((m.end(), u.end(), "url"))
                 break
             if known_end is not None:  # learned house text (an unknown byline): the lead may come after it
                 pos = known_end
