@@ -22,20 +22,23 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[reference summary, ...]" is text, not markup
 )
 
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run folder holding every artifact.", file_okay=False)]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run folder holding every artifact.", file_okay=False,
+                                      metavar="DIR")]
 ConfigOpt = Annotated[
     Optional[Path],
     typer.Option("--config", "-c", help="Config file (default: configs/default.yaml if present, else built-in).",
-                 exists=True, dir_okay=False, readable=True),
+                 dir_okay=False, metavar="FILE"),
 ]
 SetOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--set", "-s", help="Override one config key, e.g. --set cluster.min_size=3 (repeatable)."),
+    typer.Option("--set", "-s", help="Override one config key, e.g. --set cluster.min_size=3 (repeatable).",
+                 metavar="KEY=VALUE"),
 ]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.", metavar="")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.", metavar="")]
 
 
 def _version(value: bool):
@@ -66,10 +69,16 @@ class _Ctx:
 
 
 @contextmanager
-def _guard(verbose: bool):
-    """Library errors become one line on stderr and exit code 1; -v adds the traceback."""
+def _guard(verbose: bool, quiet: bool = False):
+    """Library errors become one line on stderr and exit code 1; -v adds the traceback. Python warnings raised
+    by the library or its dependencies become one ``warning:`` line each (none with -q; with -v, where from)."""
+    import warnings
+
+    caught: list = []
     try:
-        yield
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            yield
     except typer.Exit:
         raise
     except PipelineError as exc:
@@ -85,6 +94,21 @@ def _guard(verbose: bool):
             traceback.print_exc()
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
         raise typer.Exit(code=1) from None
+    finally:
+        _show_warnings(caught, verbose, quiet)
+
+
+def _show_warnings(caught: list, verbose: bool, quiet: bool) -> None:
+    if quiet:
+        return
+    seen = set()
+    for w in caught:
+        msg = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
+        if msg in seen:
+            continue
+        seen.add(msg)
+        where = f" ({w.category.__name__} at {w.filename}:{w.lineno})" if verbose else ""
+        typer.echo(f"warning: {msg}{where}", err=True)
 
 
 def _config(config: Path | None, sets: list[str] | None):
@@ -103,7 +127,7 @@ def _run(out: Path):
 
 @app.command()
 def ingest(
-    inputs: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (seed format), .jsonl, .csv, .gz.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (seed format), .jsonl, .json, .csv, .gz.", metavar="INPUT")],
     out: OutOpt = Path("out"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -115,7 +139,7 @@ def ingest(
     Example: pipeline ingest seeds/ extra.jsonl --out out
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline.runner import run_ingest
 
         report = run_ingest(inputs, _run(out), _config(config, set_), ctx.say)
@@ -139,7 +163,7 @@ def embed(
     Example: pipeline embed --out out --set embed.backend=torch
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline.runner import run_embed
 
         run_embed(_run(out), _config(config, set_), ctx.say, progress=ctx.progress)
@@ -158,7 +182,7 @@ def cluster(
     Example: pipeline cluster --out out --set cluster.n_themes=5
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline.runner import run_cluster
 
         result = run_cluster(_run(out), _config(config, set_), ctx.say)
@@ -172,7 +196,8 @@ def summarize(
     out: OutOpt = Path("out"),
     group_by: Annotated[
         Optional[str],
-        typer.Option("--group-by", help="Summarise groups given by this input field instead of the clusters."),
+        typer.Option("--group-by", help="Summarise groups given by this input field instead of the clusters.",
+                     metavar="FIELD"),
     ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -185,7 +210,7 @@ def summarize(
     Known groups: pipeline summarize --out out --group-by label
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline.runner import run_summarize
 
         doc = run_summarize(_run(out), _config(config, set_), ctx.say, group_by=group_by)
@@ -206,7 +231,7 @@ def report(
     Example: pipeline report --out out
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline.runner import run_report
 
         run_report(_run(out), _config(config, set_), ctx.say)
@@ -215,16 +240,16 @@ def report(
 @app.command()
 def evaluate(
     out: OutOpt = Path("out"),
-    labels: Annotated[Optional[str], typer.Option("--labels", help="Input field holding the gold theme.")] = None,
+    labels: Annotated[Optional[str], typer.Option("--labels", help="Input field holding the gold theme.", metavar="FIELD")] = None,
     story_labels: Annotated[
-        Optional[str], typer.Option("--story-labels", help="Input field holding the gold story (event).")
+        Optional[str], typer.Option("--story-labels", help="Input field holding the gold story (event).", metavar="FIELD")
     ] = None,
     references: Annotated[
         Optional[Path],
         typer.Option("--references", help="JSON {group: [reference summary, ...]} for ROUGE.", exists=True,
-                     dir_okay=False),
+                     dir_okay=False, metavar="FILE"),
     ] = None,
-    words: Annotated[Optional[int], typer.Option("--words", help="Cut summaries to N words for ROUGE.", min=1)] = None,
+    words: Annotated[Optional[int], typer.Option("--words", help="Cut summaries to N words for ROUGE.", min=1, metavar="N")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     verbose: VerboseOpt = False,
@@ -238,7 +263,7 @@ def evaluate(
     ROUGE: pipeline evaluate --out out --labels label --references refs.json --words 250
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline.runner import run_evaluate
 
         result = run_evaluate(_run(out), _config(config, set_), labels=labels, story_labels=story_labels,
@@ -276,7 +301,7 @@ def format_evaluation(result: dict) -> str:
 
 @app.command()
 def run(
-    inputs: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (seed format), .jsonl, .csv, .gz.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (seed format), .jsonl, .json, .csv, .gz.", metavar="INPUT")],
     out: OutOpt = Path("out"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -288,7 +313,7 @@ def run(
     Example: pipeline run seeds/ --out out
     """
     ctx = _Ctx(verbose, quiet)
-    with _guard(verbose):
+    with _guard(verbose, quiet):
         from pipeline import runner
 
         cfg = _config(config, set_)

@@ -101,12 +101,33 @@ class Config(_Section):
         return getattr(self, name).model_dump(mode="json")
 
 
+def config_keys(model: type[BaseModel] = None, prefix: str = "") -> list[str]:
+    """Every dotted config key (``cluster.min_size``, ``ingest.csv_columns.text``, ...)."""
+    model = model or Config
+    out = []
+    for name, field in model.model_fields.items():
+        sub = field.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            out += config_keys(sub, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
 def _format_error(err: ValidationError, data: dict) -> str:
+    import difflib
+
     first = err.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
     value = first.get("input")
     if first["type"] == "extra_forbidden":
-        return f"unknown config key '{loc}'"
+        keys = config_keys() + list(Config.model_fields)
+        close = difflib.get_close_matches(loc, keys, n=1, cutoff=0.6)
+        if not close:  # a wrong section: match on the last part alone
+            tails = {k.rsplit(".", 1)[-1]: k for k in keys}
+            close = [tails[t] for t in difflib.get_close_matches(loc.rsplit(".", 1)[-1], list(tails), n=1)]
+        hint = f"; did you mean '{close[0]}'?" if close else "; `pipeline config` lists the keys"
+        return f"unknown config key '{loc}'{hint}"
     return f"config key '{loc}'={value!r}: {first['msg']}"
 
 

@@ -220,7 +220,7 @@ def test_only_bad_input_raises_one_line_error():
 
 
 def test_empty_folder(tmp_path):
-    with pytest.raises(IngestError, match="holds no .txt, .jsonl, .csv"):
+    with pytest.raises(IngestError, match="holds no .txt, .jsonl, .json, .csv"):
         expand_inputs([tmp_path])
 
 
@@ -269,7 +269,7 @@ def test_malformed_jsonl_lines():
 
 def test_csv_without_text_column():
     _, report = run_bytes(("bad.csv", b"a,b\n1,2\n"), ("ok.jsonl", jsonl({"id": "1", "text": WIRE})))
-    assert report["rejections"][0]["reason"].startswith("CSV has no 'text' column (columns: a, b)")
+    assert report["rejections"][0]["reason"].startswith("CSV (comma-separated) has no 'text' column (columns: a, b)")
 
 
 def test_article_with_no_sentence_rejected():
@@ -322,3 +322,25 @@ def test_ingest_never_crashes_and_conserves(texts, blob):
     for a in articles:
         for s, e in a["sentences"]:
             assert 0 <= s < e <= len(a["text"])
+
+
+def test_json_array_files_are_read_like_json_lines():
+    items = [{"id": "1", "title": "A", "text": "First article text here. It has two sentences."},
+             {"id": "2", "text": "Second article with its own words entirely. Another sentence."}, "not an object"]
+    for doc in (items, {"articles": items}):
+        articles, report = ingest([InputFile("feed.json", json.dumps(doc).encode())])
+        assert report["unique"] == 2 and report["rejected"] == 1
+        assert report["rejections"][0]["reason"] == "item 2 is a JSON str, not an object"
+        assert [a["sources"][0]["index"] for a in articles] == [0, 1]
+    articles, report = ingest([InputFile("bad.json", b'{"title": 3}'), InputFile("ok.json", json.dumps(items).encode())])
+    assert "without an article list" in report["rejections"][0]["reason"]
+
+
+def test_semicolon_and_tab_separated_csv():
+    for sep, name in ((";", "feed.csv"), ("\t", "feed.tsv")):
+        data = sep.join(["article_id", "title", "text"]) + "\n" + sep.join(["7", "T", "Body text, with a comma. Two."])
+        articles, report = ingest([InputFile(name, data.encode())])
+        assert report["unique"] == 1, report
+        assert articles[0]["text"] == "Body text, with a comma. Two." and articles[0]["sources"][0]["input_id"] == "7"
+    _, report = ingest([InputFile("other.csv", b"a;b\n1;2\n"), InputFile("ok.csv", b"text\nSome text here. More.\n")])
+    assert report["rejections"][0]["reason"].startswith("CSV (semicolon-separated) has no 'text' column (columns: a, b)")

@@ -31,6 +31,7 @@ from pipeline.ingest.formats import (
     looks_binary,
     parse_csv_text,
     parse_file,
+    parse_json_text,
     parse_jsonl_text,
     parse_seed_block,
     parse_seed_text,
@@ -39,6 +40,6 @@ from pipeline.ingest.formats import (
 __all__ = [
     "JSONL_FIELDS", "SUPPORTED", "IngestError", "InputFile", "ParsedInputs", "Record", "Rejection", "build_articles",
     "clean_text", "content_id", "decode", "expand_inputs", "ingest", "input_format", "is_stray_line", "looks_binary",
-    "near_duplicate_groups", "parse_csv_text", "parse_date", "parse_file", "parse_jsonl_text", "parse_seed_block",
+    "near_duplicate_groups", "parse_csv_text", "parse_date", "parse_file", "parse_json_text", "parse_jsonl_text", "parse_seed_block",
     "parse_seed_text", "truncate",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 from pipeline import PipelineError
 from pipeline.config import IngestConfig
 
-SUPPORTED = (".txt", ".jsonl", ".ndjson", ".csv")
+SUPPORTED = (".txt", ".jsonl", ".ndjson", ".json", ".csv", ".tsv")
 #: Fields of a JSONL record that map onto article fields; every other field is carried in ``meta`` untouched.
 JSONL_FIELDS = ("id", "title", "text", "date", "source", "url")
 
@@ -198,9 +198,34 @@ def _str_or_none(value: Any) -> str | None:
     return s or None
 
 
+def _record_of(obj, src: dict, where: str) -> Record | Rejection:
+    """One JSON value -> a record, or a rejection saying what is wrong with it (``where``: "line 3", "item 3")."""
+    if not isinstance(obj, dict):
+        return Rejection(src, f"{where} is a JSON {type(obj).__name__}, not an object")
+    src["input_id"] = _str_or_none(obj.get("id"))
+    body = obj.get("text")
+    if not isinstance(body, str) or not body.strip():
+        what = "has no 'text' field" if body is None else "has an empty or non-string 'text'"
+        return Rejection(src, f"{where} {what}")
+    meta = {k: v for k, v in obj.items() if k not in JSONL_FIELDS}
+    title = obj.get("title")
+    return Record(
+        title=str(title).strip() if title is not None else "",
+        text=body,
+        source=src,
+        date=_str_or_none(obj.get("date")),
+        outlet=_str_or_none(obj.get("source")),
+        url=_str_or_none(obj.get("url")),
+        meta=meta,
+    )
+
+
+def _split(results: list[Record | Rejection]) -> tuple[list[Record], list[Rejection]]:
+    return [r for r in results if isinstance(r, Record)], [r for r in results if isinstance(r, Rejection)]
+
+
 def parse_jsonl_text(text: str, path: str) -> tuple[list[Record], list[Rejection]]:
-    records: list[Record] = []
-    rejections: list[Rejection] = []
+    out: list[Record | Rejection] = []
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
@@ -208,31 +233,55 @@ def parse_jsonl_text(text: str, path: str) -> tuple[list[Record], list[Rejection
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            rejections.append(Rejection(src, f"line {lineno} is not valid JSON ({exc.msg} at column {exc.colno})"))
+            out.append(Rejection(src, f"line {lineno} is not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
-        if not isinstance(obj, dict):
-            rejections.append(Rejection(src, f"line {lineno} is a JSON {type(obj).__name__}, not an object"))
-            continue
-        src["input_id"] = _str_or_none(obj.get("id"))
-        body = obj.get("text")
-        if not isinstance(body, str) or not body.strip():
-            what = "has no 'text' field" if body is None else "has an empty or non-string 'text'"
-            rejections.append(Rejection(src, f"line {lineno} {what}"))
-            continue
-        meta = {k: v for k, v in obj.items() if k not in JSONL_FIELDS}
-        title = obj.get("title")
-        records.append(
-            Record(
-                title=str(title).strip() if title is not None else "",
-                text=body,
-                source=src,
-                date=_str_or_none(obj.get("date")),
-                outlet=_str_or_none(obj.get("source")),
-                url=_str_or_none(obj.get("url")),
-                meta=meta,
-            )
-        )
-    return records, rejections
+        out.append(_record_of(obj, src, f"line {lineno}"))
+    return _split(out)
+
+
+#: Keys under which a JSON object may hold its list of articles.
+JSON_LIST_KEYS = ("articles", "data", "items", "records", "documents", "docs")
+
+
+def parse_json_text(text: str, path: str) -> tuple[list[Record], list[Rejection]]:
+    """A ``.json`` file: an array of article objects (or an object holding one under ``articles``, ``data``, ...);
+    one JSON object per line is read as JSON lines."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            return parse_jsonl_text(text, path)  # JSON lines saved as .json
+        raise _Reject(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if isinstance(doc, dict):
+        key = next((k for k in JSON_LIST_KEYS if isinstance(doc.get(k), list)), None)
+        if key is None:
+            if "text" in doc:
+                doc = [doc]
+            else:
+                raise _Reject(f"JSON object without an article list (looked for {', '.join(JSON_LIST_KEYS)}) and "
+                              f"without 'text'")
+        else:
+            doc = doc[key]
+    if not isinstance(doc, list):
+        raise _Reject(f"JSON file holds a {type(doc).__name__}; expected an array of article objects")
+    return _split([_record_of(obj, {"path": path, "index": i, "input_id": None}, f"item {i}")
+                   for i, obj in enumerate(doc)])
+
+
+def _csv_dialect(text: str):
+    """The CSV dialect: comma unless the header line is clearly split by ``;``, tab or ``|``."""
+    head = text[:65536]
+    first = head.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    if best == "," or counts[best] == 0:
+        return csv.excel
+    try:
+        return csv.Sniffer().sniff(head, delimiters=best)
+    except csv.Error:
+        class _D(csv.excel):
+            delimiter = best
+        return _D
 
 
 def parse_csv_text(text: str, path: str, cfg: IngestConfig) -> tuple[list[Record], list[Rejection]]:
@@ -240,12 +289,15 @@ def parse_csv_text(text: str, path: str, cfg: IngestConfig) -> tuple[list[Record
     records: list[Record] = []
     rejections: list[Rejection] = []
     csv.field_size_limit(1 << 31 - 1)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    dialect = _csv_dialect(text)
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
     header = reader.fieldnames or []
     if cols.text not in header:
         shown = ", ".join(header[:8]) + (" ..." if len(header) > 8 else "")
+        sep = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(dialect.delimiter, dialect.delimiter)
         raise _Reject(
-            f"CSV has no '{cols.text}' column (columns: {shown or 'none'}); set ingest.csv_columns.text"
+            f"CSV ({sep}-separated) has no '{cols.text}' column (columns: {shown or 'none'}); set "
+            f"ingest.csv_columns.text to the column holding the article text"
         )
     mapped = {c for c in (cols.id, cols.title, cols.text, cols.date, cols.source, cols.url) if c}
     rowno = 0
@@ -289,7 +341,7 @@ def input_format(path: str) -> tuple[str | None, bool]:
         name = name[:-3]
     for ext in SUPPORTED:
         if name.endswith(ext):
-            return (".jsonl" if ext == ".ndjson" else ext), gz
+            return {".ndjson": ".jsonl", ".tsv": ".csv"}.get(ext, ext), gz
     return None, gz
 
 
@@ -300,7 +352,7 @@ def parse_file(f: InputFile, cfg: IngestConfig) -> ParsedInputs:
     whole = {"path": f.path, "index": None, "input_id": None}
     try:
         if fmt is None:
-            raise _Reject("unsupported file type; expected .txt, .jsonl, .csv or one of these .gz")
+            raise _Reject("unsupported file type; expected .txt, .jsonl, .json, .csv, .tsv or one of these .gz")
         data = f.data
         if gz:
             try:
@@ -318,6 +370,8 @@ def parse_file(f: InputFile, cfg: IngestConfig) -> ParsedInputs:
             recs, rejs = parse_seed_text(clean_text(text), f.path, cfg)
         elif fmt == ".jsonl":
             recs, rejs = parse_jsonl_text(text.replace("\r\n", "\n"), f.path)
+        elif fmt == ".json":
+            recs, rejs = parse_json_text(text, f.path)
         else:
             recs, rejs = parse_csv_text(text, f.path, cfg)
         if enc_warning:
@@ -344,7 +398,7 @@ def expand_inputs(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
             chosen = [x for x in found if input_format(str(x))[0] is not None]
             skipped += [{"path": str(x), "reason": "unsupported file type"} for x in found if x not in chosen]
             if not chosen:
-                raise IngestError(f"folder {p} holds no .txt, .jsonl, .csv or .gz input file")
+                raise IngestError(f"folder {p} holds no .txt, .jsonl, .json, .csv or .gz input file")
             files.extend(chosen)
         elif p.is_file():
             files.append(p)
