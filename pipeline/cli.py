@@ -271,6 +271,34 @@ def evaluate(
         typer.echo(format_evaluation(result))
 
 
+@app.command()
+def export(
+    out: OutOpt = Path("out"),
+    to: Annotated[
+        Optional[Path],
+        typer.Option("--to", help="Folder for the tables (default: <run folder>/exports).", file_okay=False,
+                     metavar="DIR"),
+    ] = None,
+    fmt: Annotated[
+        Optional[list[str]],
+        typer.Option("--format", "-f", help="csv and/or parquet (repeatable; default both).", metavar="FORMAT"),
+    ] = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+):
+    """Write tables for spreadsheets: every input record -> article -> theme -> story, and the themes and stories.
+
+    Example: pipeline export --out out --format csv
+    Files: articles.csv, themes.csv, stories.csv (and .parquet) in out/exports/
+    """
+    ctx = _Ctx(verbose, quiet)
+    with _guard(verbose, quiet):
+        from pipeline.export import write_tables
+
+        paths = write_tables(_run(out), to, tuple(fmt or ("csv", "parquet")))
+        ctx.say(f"export: {len(paths)} tables -> {paths[0].parent}")
+
+
 def format_evaluation(result: dict) -> str:
     lines = []
     outlets = result.get("outlets") or {}
