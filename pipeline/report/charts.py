@@ -18,11 +18,11 @@ MAX_MAP_POINTS = 5000
 #: The largest themes get a text label on the map; the others only a colour.
 MAP_LABELS = 10
 GOLDEN_ANGLE = 137.50776405003785
-# Lightness and saturation cycle with periods 5 and 3 (coprime to each other and to the Fibonacci numbers below 610)
-# so the golden-angle hues that come back close to each other (i and i + 21, 34, 55, 89, 144, ...) differ in
-# lightness or saturation.
-_LIGHTNESS = (0.42, 0.30, 0.55, 0.36, 0.49)
-_SATURATION = (0.72, 0.50, 0.92)
+# Lightness and saturation cycle with periods 5 and 3, so the golden-angle hues that come back close to each other
+# (themes i and i + 8, 13, 21, 34, 55, 89, 144, ...) differ in lightness or saturation. Chosen by the smallest CIELAB
+# distance between such pairs over 600 colours (tests/test_report.py checks it).
+_LIGHTNESS = (0.53, 0.38, 0.58, 0.43, 0.28)
+_SATURATION = (0.65, 0.90, 0.45)
 
 
 def e(text) -> str:
@@ -170,8 +170,11 @@ def _map_labels(centres: list, labels: list[str], colours: list[str], w: int, h:
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
             continue
         boxes.append(box)
-        out.append(f'<text x="{x0 + bw / 2:.1f}" y="{y0 + 12.5:.1f}" fill="{colours[t]}">{e(text)}</text>')
-    return f'<g class="labels" text-anchor="middle">{"".join(out)}</g>' if out else ""
+        # Anchored on the side nearer the edge, so the larger type of a phone screen grows inwards.
+        anchor, x = ("start", x0) if cx < w / 3 else ("end", x0 + bw) if cx > 2 * w / 3 else ("middle", x0 + bw / 2)
+        out.append(f'<text x="{x:.1f}" y="{y0 + 12.5:.1f}" text-anchor="{anchor}" fill="{colours[t]}">'
+                   f"{e(text)}</text>")
+    return f'<g class="labels">{"".join(out)}</g>' if out else ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -246,14 +249,30 @@ def _bars_path(counts: np.ndarray, w: float, h: float, x0: float = 0.0, y0: floa
     return "".join(out)
 
 
+def axis(days: list[int]) -> tuple[int, int] | tuple[None, None]:
+    """The time axis shared by every card's sparkline: from the 1st percentile of the dates to the last date.
+
+    A few stray old dates (an archive page, a wrong year) would otherwise squeeze every sparkline into its last
+    bars; the latest date always stays, as it is where updates arrive.
+    """
+    if not days:
+        return None, None
+    lo, hi = min(days), max(days)
+    p1 = int(np.percentile(np.asarray(days), 1, method="lower"))
+    return (p1 if hi - p1 < (hi - lo) / 2 else lo), hi
+
+
 def sparkline(days: list[int], lo: int, hi: int, colour: str) -> str:
-    """A small bar chart on the collection's own time axis, so the cards line up: when did this theme happen?"""
+    """A small bar chart on the collection's time axis (``lo`` to ``hi``), the same on every card, so the cards
+    line up: when did this theme happen? Dates before ``lo`` are left out."""
     if not days or lo is None:
         return ""
     unit = bin_unit(lo, hi)
     counts = histogram(days, lo, hi, unit)
     w, h = 120, 22
-    return (f'<svg class="spark" viewBox="0 0 {w} {h + 2}" aria-hidden="true">'
+    per = {"day": "per day", "week": "per week", "month": "per month"}[unit]
+    return (f'<svg class="spark" viewBox="0 0 {w} {h + 2}" role="img" aria-label="Articles {per}, {iso(lo)} to '
+            f'{iso(hi)}"><title>Articles {per}, {iso(lo)} to {iso(hi)} (the same axis on every theme)</title>'
             f'<path d="M0 {h + 1}h{w}" stroke="#d0d0d0" stroke-width="1"/>'
             f'<path d="{_bars_path(counts, w, h)}" fill="{colour}"/></svg>')
 

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 import numpy as np
 
 from pipeline import PipelineError
-from pipeline.report.charts import bin_unit, day_number, e, iso, map_svg, palette, peak, sparkline, timeline_svg
+from pipeline.report.charts import axis, bin_unit, day_number, e, iso, map_svg, palette, peak, sparkline, timeline_svg
 
 #: Characters of article text inlined in the page, in all (about as many bytes for Latin text).
 DEFAULT_MAX_TEXT_CHARS = 6_000_000
@@ -212,6 +212,7 @@ class _Page:
         self.outlet_index = {o: i for i, o in enumerate(self.outlets)}
         days = [d for d in self.day.values() if d is not None]
         self.lo, self.hi = (min(days), max(days)) if days else (None, None)
+        self.axis = axis(days)
 
         # Cited spans per article, and each theme's listed members.
         self.cited: dict[str, set[tuple[int, int]]] = defaultdict(set)
@@ -329,7 +330,7 @@ def _card(p: _Page, i: int, t: dict) -> str:
         meta.append(_outlet_line(outlets, 3))
     spark, peak_txt = "", ""
     if days and p.lo is not None:
-        spark = sparkline(days, p.lo, p.hi, colour)
+        spark = sparkline(days, *p.axis, colour)
         lo, hi = min(days), max(days)
         when, n = peak(days, lo, hi, bin_unit(lo, hi))
         peak_txt = f'<span class="peak">peak {e(when)} ({n:,})</span>'
