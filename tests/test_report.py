@@ -238,7 +238,7 @@ def test_text_budget_keeps_cited_excerpts_and_says_what_is_left_out(synth):
              for s in g["summary"]}
     by_id = {a["id"]: a for a in synth["articles"]}
     for a in small["arts"]:
-        if a[0] in cited:  # the cited sentence and its neighbours, never the boilerplate-only rest
+        if a[0] in cited:  # at least the cited sentences, never the whole text
             s = cited[a[0]]
             seg = next(p for p in a[7] if p[0] <= s["start"] and s["end"] <= p[0] + len(p[1]))
             assert seg[1][s["start"] - seg[0]:s["end"] - seg[0]] == s["text"]
@@ -488,3 +488,25 @@ def test_seed_report_in_headless_chromium(run_dir, tmp_path):
     assert errors == ""
     assert out["title"] == "News themes"  # no injected markup ran, even with every article open
     assert out["overflowOpen"] == [] and out["markId"] is not None
+
+
+def test_many_stories_and_single_article_stories_are_folded():
+    arts = [{"id": f"a{i:016x}", "title": f"Headline {i}", "text": f"Sentence number {i} about the summit talks.",
+             "sentences": [[0, 40]], "sources": []} for i in range(24)]
+    ids = [a["id"] for a in arts]
+    story = lambda k, members: {"id": f"s-{k}", "label": f"story {k}", "keywords": [], "articles": members,  # noqa: E731
+                                "summary": []}
+    stories = [story(k, ids[2 * k:2 * k + 2]) for k in range(10)] + [story(10, ids[20:21]), story(11, ids[21:22])]
+    doc = {"themes": [{"id": "theme-x", "label": "talks · summit", "keywords": ["talks"], "articles": ids,
+                       "summary": [{"article_id": ids[0], "start": 0, "end": 40, "text": arts[0]["text"][:40]}],
+                       "stories": stories}],
+           "unclustered": [], "articles": {a["id"]: {"title": a["title"], "date": None, "sources": []} for a in arts},
+           "run": {}}
+    page = build_report(doc, arts, {"read": 24}, None, title="My desk", max_articles=21)
+    assert "<title>My desk</title>" in page and "<h1>My desk</h1>" in page
+    assert "Stories (10 + 2 single-article)" in page and "2 single-article stories" in page
+    assert '<details class="story more"><summary>2 more stories</summary>' in page
+    assert page.index("<h4>story 7 ") < page.index("2 more stories") < page.index("<h4>story 8 ")
+    assert f'<li><a href="#art-{ids[20]}">Headline 20</a></li>' in page  # listed: linked
+    assert "<li>Headline 21</li>" in page  # beyond max_articles: named, not linked
+    assert "No article vectors in this run folder: map not drawn." in page

@@ -11,8 +11,8 @@ The page is built from two halves:
 
 To keep the page light, each theme lists its ``max_articles`` most central members (plus every article its
 summaries cite) and says how many more exist, and article text is inlined up to ``max_text_chars`` characters in
-all: the cited articles first (a cited article that does not fit keeps the cited sentences and their neighbours),
-then the listed members, the most central of every theme first. The page loads nothing from the network.
+all: every cited article keeps at least its cited sentences, then whole texts are added for the listed members, the
+most central of every theme first, while they fit. The page loads nothing from the network.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from pipeline.report.charts import axis, bin_unit, day_number, e, iso, map_svg, 
 DEFAULT_MAX_TEXT_CHARS = 6_000_000
 #: Words of the text that stand in for a missing title.
 TITLE_WORDS = 12
+#: Stories shown with their summaries when a card opens; the rest are folded behind one more click.
+MAX_STORIES_OPEN = 8
 STATUS = ("new", "grown", "unchanged")
 
 
@@ -128,19 +130,10 @@ def fallback_title(article: dict, words: int = TITLE_WORDS) -> str:
 
 
 def _excerpt(article: dict, spans: set[tuple[int, int]]) -> list[list]:
-    """The cited sentences with one content sentence either side, as ``[[start, text], ...]``."""
+    """The cited spans of an article's text, as ``[[start, text], ...]`` (adjacent spans joined)."""
     text = article.get("text") or ""
-    sents = sorted(tuple(s) for s in article.get("sentences") or [])
-    wanted: list[tuple[int, int]] = []
-    for s, t in sorted(spans):
-        inside = [k for k, (a, b) in enumerate(sents) if a < t and s < b]
-        if inside:
-            lo, hi = max(inside[0] - 1, 0), min(inside[-1] + 1, len(sents) - 1)
-            wanted.append((min(s, sents[lo][0]), max(t, sents[hi][1])))
-        else:
-            wanted.append((s, t))
     merged: list[list[int]] = []
-    for s, t in wanted:
+    for s, t in sorted(spans):
         if merged and s <= merged[-1][1] + 2:
             merged[-1][1] = max(merged[-1][1], t)
         else:
@@ -228,24 +221,30 @@ class _Page:
         self.texts = self._budget_texts(max_text_chars)
 
     def _budget_texts(self, budget: int) -> dict[str, list[list]]:
-        """Which article texts are inlined (whole, or cited excerpts), within ``budget`` characters."""
+        """Which article texts are inlined, within ``budget`` characters.
+
+        Every cited article keeps at least its cited sentences (so each citation has its passage); then whole
+        texts are added rank by rank across the themes (every theme's most central article, then every theme's
+        second, ...), each while it still fits.
+        """
         texts: dict[str, list[list]] = {}
         for ids in self.listed:
             for aid in ids:
                 if aid in self.cited and aid not in texts:
-                    text = self.by_id[aid].get("text") or ""
-                    texts[aid] = [[0, text]] if len(text) <= budget else _excerpt(self.by_id[aid], self.cited[aid])
+                    texts[aid] = _excerpt(self.by_id[aid], self.cited[aid])
                     budget -= sum(len(p[1]) for p in texts[aid])
         lists = [*self.listed, self.listed_unclustered]
         for rank in range(max((len(ids) for ids in lists), default=0)):
             if budget <= 0:
                 break
             for ids in lists:
-                if rank < len(ids) and ids[rank] not in texts:
-                    text = self.by_id[ids[rank]].get("text") or ""
-                    if len(text) <= budget:
-                        texts[ids[rank]] = [[0, text]]
-                        budget -= len(text)
+                if rank < len(ids):
+                    aid = ids[rank]
+                    text = self.by_id[aid].get("text") or ""
+                    have = sum(len(p[1]) for p in texts.get(aid, []))
+                    if (aid not in texts or texts[aid][0][0] > 0 or have < len(text)) and len(text) - have <= budget:
+                        texts[aid] = [[0, text]]
+                        budget -= len(text) - have
         return texts
 
     def status(self, kind: str, gid: str) -> str | None:
@@ -289,7 +288,9 @@ def _stories(p: _Page, t: dict, listed: set[str]) -> str:
     several = [st for st in stories if len(st["articles"]) > 1]
     single = [st for st in stories if len(st["articles"]) == 1]
     parts = []
-    for st in several:
+    for k, st in enumerate(several):
+        if k == MAX_STORIES_OPEN:
+            parts.append(f'<details class="story more"><summary>{len(several) - k:,} more stories</summary>')
         days = p.days_of(st["articles"])
         dates = f" · {_date_range(days)}" if days else ""
         body = ('<p class="meta">Same summary as the theme.</p>' if _same_summary(st["summary"], t["summary"])
@@ -297,6 +298,8 @@ def _stories(p: _Page, t: dict, listed: set[str]) -> str:
         parts.append(f'<div class="story" id="{e(st["id"])}"><h4>{e(st["label"])} <span class="meta">· '
                      f'{_plural(len(st["articles"]), "article")}{dates}</span>'
                      f'{_badge(p.status("stories", st["id"]))}</h4>{body}</div>')
+    if len(several) > MAX_STORIES_OPEN:
+        parts.append("</details>")
     if single:  # one line each, folded: a long stream has many articles that share their event with no other
         items = []
         for st in single:
