@@ -1,6 +1,7 @@
 """Size and build time of report.html at scale, against the previous report, side by side.
 
     .venv/bin/python benchmarks/bench_report.py [--sizes 10000 100000] [--baseline-ref main] [--repeat 3]
+    .venv/bin/python benchmarks/bench_report.py --run RUN_FOLDER     # the same figures on a real run folder
 
 Input: the synthetic run of tests/synthetic_run.py (themes of power-law sizes, 50 articles per theme on average,
 9 outlets, 90 days, ~2,000-character articles with a dateline and a footer). For each size it prints, for the
@@ -70,6 +71,18 @@ def _browser_ms(page: str, repeat: int = 3) -> float | None:
     return statistics.median(out) if out else None
 
 
+def _read_run(folder: str) -> dict:
+    import numpy as np
+
+    from pipeline import artifacts as A
+    from pipeline.artifacts import RunFolder
+
+    rf = RunFolder(folder)
+    return {"summaries": rf.read_json(A.SUMMARIES), "articles": rf.read_jsonl(A.ARTICLES),
+            "ingest_report": rf.read_json(A.INGEST_REPORT) if rf.exists(A.INGEST_REPORT) else {},
+            "vectors": np.asarray(rf.read_npy(A.ARTICLE_VECTORS)) if rf.exists(A.ARTICLE_VECTORS) else None}
+
+
 def measure(build, run: dict, repeat: int, **kw) -> dict:
     """Median build time over ``repeat`` runs; peak Python memory (tracemalloc) in one more, untimed run."""
     import tracemalloc
@@ -93,6 +106,7 @@ def main() -> None:
     ap.add_argument("--baseline-ref", default="main")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--run", help="a run folder made by `pipeline run` (measured instead of synthetic runs)")
     args = ap.parse_args()
     old = _baseline(args.baseline_ref)
     warm = make_run(300, 10)  # imports and first-call costs out of the timings
@@ -100,9 +114,10 @@ def main() -> None:
         build(warm["summaries"], warm["articles"], warm["ingest_report"], warm["vectors"])
     print("| articles | themes | report | build (s) | page (MB) | peak memory (MB) | opens in Chromium (s) |")
     print("|---|---|---|---|---|---|---|")
-    for n in args.sizes:
+    for n in ([None] if args.run else args.sizes):
         t0 = time.perf_counter()
-        run = make_run(n, max(2, n // 50), sentences=14, words=22)
+        run = _read_run(args.run) if args.run else make_run(n, max(2, n // 50), sentences=14, words=22)
+        n = len(run["articles"])
         made = time.perf_counter() - t0
         chars = sum(len(a["text"]) for a in run["articles"]) / n
         rows = [("this report", measure(build_report, run, args.repeat)),
@@ -113,7 +128,8 @@ def main() -> None:
             ms = None if args.no_browser else _browser_ms(r["page"])
             print(f"| {n:,} | {len(run['summaries']['themes']):,} | {name} | {r['seconds']:.2f} | {r['mb']:.1f} | "
                   f"{r['peak_mb']:.0f} | {'-' if ms is None else f'{ms / 1000:.2f}'} |", flush=True)
-        print(f"(input made in {made:.0f} s; {chars:,.0f} characters per article)", file=sys.stderr)
+        print(f"(input {'read' if args.run else 'made'} in {made:.0f} s; {chars:,.0f} characters per article)",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

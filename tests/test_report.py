@@ -510,3 +510,19 @@ def test_many_stories_and_single_article_stories_are_folded():
     assert f'<li><a href="#art-{ids[20]}">Headline 20</a></li>' in page  # listed: linked
     assert "<li>Headline 21</li>" in page  # beyond max_articles: named, not linked
     assert "No article vectors in this run folder: map not drawn." in page
+
+
+def test_a_run_without_themes_dates_or_outlets_still_renders():
+    art = {"id": "a0000000000000001", "title": "", "text": "Only one short article about nothing much at all.",
+           "sentences": [[0, 50]], "sources": [{"path": "x.txt", "index": 0, "input_id": None}]}
+    doc = {"themes": [], "unclustered": [art["id"]], "run": {},
+           "articles": {art["id"]: {"title": "", "date": None, "url": None, "source": None, "sources": art["sources"]}}}
+    page = build_report(doc, [art], {}, np.ones((1, 4), dtype=np.float32))
+    assert "1 article · 0 themes" in page
+    assert 'id="from"' not in page and 'id="outlet"' not in page and '<option value="recent">' not in page
+    data = data_of(page)
+    assert data["day0"] is None and data["outlets"] == []
+    assert data["themes"][0]["u"] == 1 and data["arts"][0][1] == "Only one short article about nothing much at all."
+    assert page.count("<circle ") == 1
+    with pytest.raises(ValueError, match="max_articles=0 should be >= 1"):
+        build_report(doc, [art], max_articles=0)
