@@ -127,15 +127,15 @@ def test_search_index_holds_labels_keywords_and_listed_titles(synth):
 
 
 def test_header_has_no_path_or_hash_and_provenance_is_in_details(synth):
-    page = page_of(synth, provenance={"run_folder": "/home/someone/runs/out", "versions": {"numpy": "2.1.0"},
+    page = page_of(synth, provenance={"run_folder": "/srv/someone/runs/out", "versions": {"numpy": "2.1.0"},
                                       "inputs": ["/data/in.jsonl"]})
     head = re.sub(r"<[^>]+>", "", header_of(page))
     assert "/" not in head and not re.search(r"[0-9a-f]{8,}", head)
     assert "600 articles · 9 outlets · 2017-02-01 – " in head
     about = re.search(r'<details class="prov" id="about">(.*?)</details>', page, re.S).group(1)
-    assert "all-MiniLM-L6-v2@9c307c7fe9e0" in about and "/home/someone/runs/out" in about
+    assert "all-MiniLM-L6-v2@9c307c7fe9e0" in about and "/srv/someone/runs/out" in about
     assert "numpy 2.1.0" in about and "/data/in.jsonl" in about
-    assert page.count("9c307c7fe9e0") == 1 and page.count("/home/someone") == 1
+    assert page.count("9c307c7fe9e0") == 1 and page.count("/srv/someone") == 1
 
 
 def test_titleless_articles_show_their_first_words_never_the_id():
@@ -182,6 +182,8 @@ def test_changes_mark_new_and_grown_themes_and_new_articles(synth):
 
 
 def test_malformed_changes_are_one_clear_error(synth):
+    rebuilt = {**synth["changes"], "themes": {t: "changed" for t in synth["changes"]["themes"]}}
+    assert page_of(synth, changes=rebuilt).count('<span class="badge grown">changed</span>') == 120
     for bad, msg in ((["x"], "JSON object"), ({"new_articles": "a1"}, "'new_articles'"),
                      ({"themes": {"t": "bigger"}}, "'themes' should map ids")):
         with pytest.raises(ReportError, match=msg):

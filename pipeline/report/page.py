@@ -33,7 +33,8 @@ DEFAULT_MAX_TEXT_CHARS = 6_000_000
 TITLE_WORDS = 12
 #: Stories shown with their summaries when a card opens; the rest are folded behind one more click.
 MAX_STORIES_OPEN = 8
-STATUS = ("new", "grown", "unchanged")
+#: Statuses of a theme or story in changes.json ("changed": lost members, which only a rebuild can do).
+STATUS = ("new", "grown", "unchanged", "changed")
 
 
 class ReportError(PipelineError):
@@ -166,6 +167,8 @@ def _badge(status: str | None, n_new: int = 0) -> str:
         return ' <span class="badge new">new</span>'
     if status == "grown" or (status is None and n_new):
         return f' <span class="badge grown">grown{f" +{n_new:,}" if n_new else ""}</span>'
+    if status == "changed":
+        return ' <span class="badge grown">changed</span>'
     return ""
 
 
