@@ -392,6 +392,20 @@ window.addEventListener("load", function () {
   out.visible = Array.prototype.map.call(document.querySelectorAll("details.theme:not([hidden])"),
                                          function (c) { return c.id; });
   out.count = document.getElementById("count").textContent;
+  function visible() {
+    return Array.prototype.map.call(document.querySelectorAll("details.theme:not([hidden])"), function (c) { return c.id; });
+  }
+  q.value = "";
+  var nw = document.getElementById("newonly"), os = document.getElementById("outlet");
+  if (nw) { nw.checked = true; nw.dispatchEvent(new Event("change")); out.newOnly = visible(); nw.checked = false; }
+  if (os) {
+    os.value = "0";
+    var fr = document.getElementById("from"), to = document.getElementById("to");
+    fr.value = fr.min; to.value = fr.min;
+    os.dispatchEvent(new Event("change"));
+    out.outletFirstDay = visible();
+    out.rowsShown = cards[0].querySelectorAll("ol.rows > li:not([hidden])").length;
+  }
   out.title = document.title;
   var pre = document.createElement("pre");
   pre.id = "test-result";
@@ -455,6 +469,10 @@ def test_hundreds_of_themes_in_headless_chromium(tmp_path):
     expected = {d["id"] for d in data["themes"]
                 if query in _norm(d["s"]) or any(query in _norm(data["arts"][r][1]) for r in d["r"])}
     assert 0 < len(expected) < 320
+    new_only = {d["id"] for d in data["themes"] if d["c"] in ("new", "grown") or d["nn"] > 0}
+    first_day = {d["id"] for d in data["themes"] if any(o == 0 and day == 0 for o, day in zip(d["o"], d["d"]))}
+    assert 0 < len(new_only) < 20 and 0 < len(first_day) < 320
+    rows_first_day = sum(1 for r in data["themes"][0]["r"] if data["arts"][r][2] == 0 and data["arts"][r][3] == 0)
     (tmp_path / "report.html").write_text(page)
     for width in (1400, 420):
         out, errors = _probe_at(exe, page, query, width, tmp_path)
@@ -467,6 +485,9 @@ def test_hundreds_of_themes_in_headless_chromium(tmp_path):
         assert out["rows"] >= 50
         assert set(out["visible"]) == expected
         assert out["count"].startswith(f"{len(expected)} of 320 themes")
+        assert set(out["newOnly"]) == new_only
+        assert set(out["outletFirstDay"]) == first_day
+        assert out["rowsShown"] == rows_first_day  # the open card lists only the matching articles
         shot = tmp_path / f"report-{width}.png"
         res = subprocess.run([exe, *FLAGS, f"--user-data-dir={tmp_path / f'profile{width}'}",
                               f"--window-size={width},1600", f"--screenshot={shot}", (tmp_path / "report.html").as_uri()],
