@@ -459,15 +459,40 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
 
 # ------------------------------------------------------------------------------------------------------------------
 def run_report(run: RunFolder, cfg: Config, say: Progress = _quiet) -> Path:
-    from pipeline.report import build_report
+    """Write ``report.html`` from the run folder; marks what changed when ``changes.json`` is there.
 
+    Raises :class:`PipelineError` (one line, naming the stage to re-run) when ``summaries.json`` was made from
+    other articles than ``articles.jsonl`` holds, e.g. after a new ingest.
+    """
+    from pipeline.report import DEFAULT_MAX_TEXT_CHARS, build_report, stale_summaries
+
+    changes_name = getattr(A, "CHANGES", "changes.json")  # written by `pipeline update`
     summaries = run.read_json(A.SUMMARIES)
     articles = run.read_jsonl(A.ARTICLES)
+    problem = stale_summaries(summaries, articles)
+    if problem:
+        grouping = summaries.get("run", {}).get("grouping") or ""
+        ids = [a["id"] for a in articles]
+        index = run.read_json(A.EMBED_INDEX) if run.exists(A.EMBED_INDEX) else {}
+        if grouping.startswith("field:"):
+            fix = f"`pipeline summarize --out {run.root} --group-by {grouping[6:]}`"
+        elif index.get("articles") != ids:
+            fix = f"`pipeline embed --out {run.root}`, then cluster and summarize (or `pipeline run`)"
+        else:
+            fix = f"`pipeline cluster --out {run.root}`, then summarize"
+        raise PipelineError(f"{run.path(A.SUMMARIES)} is stale ({problem}); re-run {fix}")
     ingest_report = run.read_json(A.INGEST_REPORT) if run.exists(A.INGEST_REPORT) else {}
     vectors = np.asarray(run.read_npy(A.ARTICLE_VECTORS)) if run.exists(A.ARTICLE_VECTORS) else None
-    with _stage(run, "report", cfg):
-        html = build_report(summaries, articles, ingest_report, vectors, title=cfg.report.title,
-                            max_articles=cfg.report.max_articles_per_theme)
+    changes = run.read_json(changes_name) if run.exists(changes_name) else None
+    manifest = run.read_manifest()
+    provenance = {"run_folder": str(run.root), "versions": manifest.get("versions") or package_versions(),
+                  "inputs": [i.get("path") for i in manifest.get("stages", {}).get("ingest", {}).get("inputs", [])
+                             if isinstance(i, dict) and i.get("path")]}
+    with _stage(run, "report", cfg, {"changes": changes is not None}):
+        html = build_report(summaries, articles, ingest_report, vectors, changes=changes, title=cfg.report.title,
+                            max_articles=cfg.report.max_articles_per_theme,
+                            max_text_chars=getattr(cfg.report, "max_text_chars", DEFAULT_MAX_TEXT_CHARS),
+                            provenance=provenance)
         path = run.write_text(A.REPORT, html)
     say(f"report: {path}")
     return path
