@@ -43,7 +43,7 @@ $(OUT)/clusters.json: $(OUT)/embeddings/index.json pipeline/cluster.py $(SHARED)
 $(OUT)/summaries.json: $(OUT)/clusters.json pipeline/summarize.py $(SHARED) $(STAMPS)/summarize.json
 	$(PIPE) summarize --out $(OUT) --config $(CONFIG) $(ARGS)
 
-$(OUT)/report.html: $(OUT)/summaries.json $(wildcard pipeline/report/*.py pipeline/report/assets/*) $(SHARED) $(STAMPS)/report.json
+$(OUT)/report.html: $(OUT)/summaries.json $(wildcard $(OUT)/changes.json) $(wildcard pipeline/report/*.py pipeline/report/assets/*) $(SHARED) $(STAMPS)/report.json
 	$(PIPE) report --out $(OUT) --config $(CONFIG) $(ARGS)
 
 pipeline: $(OUT)/report.html ## Run the pipeline on $(INPUTS) into $(OUT)/ (only what changed)

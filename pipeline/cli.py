@@ -226,7 +226,8 @@ def report(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ):
-    """Write report.html: one self-contained page with the map, themes, summaries and sources.
+    """Write report.html: one self-contained page with search, outlet and date filters, per-theme timelines, the
+    map, themes, cited summaries and sources; after `pipeline update` it marks what is new (changes.json).
 
     Example: pipeline report --out out
     """

@@ -82,6 +82,7 @@ class SummarizeConfig(_Section):
 class ReportConfig(_Section):
     title: str = "News themes"
     max_articles_per_theme: int = Field(50, ge=1)
+    max_text_chars: int = Field(6_000_000, ge=0, description="article text inlined in the page, in all")
 
 
 class EvaluateConfig(_Section):

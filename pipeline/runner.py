@@ -37,7 +37,7 @@ STAGES = {
         "writes": [A.SUMMARIES],
         "keys": ["summarize"],
     },
-    "report": {"reads": [A.SUMMARIES, A.ARTICLES, A.INGEST_REPORT, A.ARTICLE_VECTORS], "writes": [A.REPORT],
+    "report": {"reads": [A.SUMMARIES, A.ARTICLES, A.INGEST_REPORT, A.ARTICLE_VECTORS, A.CHANGES], "writes": [A.REPORT],
                "keys": ["report"]},
 }
 
@@ -464,9 +464,9 @@ def run_report(run: RunFolder, cfg: Config, say: Progress = _quiet) -> Path:
     Raises :class:`PipelineError` (one line, naming the stage to re-run) when ``summaries.json`` was made from
     other articles than ``articles.jsonl`` holds, e.g. after a new ingest.
     """
-    from pipeline.report import DEFAULT_MAX_TEXT_CHARS, build_report, stale_summaries
+    from pipeline.report import build_report, stale_summaries
 
-    changes_name = getattr(A, "CHANGES", "changes.json")  # written by `pipeline update`
+    changes_name = A.CHANGES  # written by `pipeline update`
     summaries = run.read_json(A.SUMMARIES)
     articles = run.read_jsonl(A.ARTICLES)
     problem = stale_summaries(summaries, articles)
@@ -491,7 +491,7 @@ def run_report(run: RunFolder, cfg: Config, say: Progress = _quiet) -> Path:
     with _stage(run, "report", cfg, {"changes": changes is not None}):
         html = build_report(summaries, articles, ingest_report, vectors, changes=changes, title=cfg.report.title,
                             max_articles=cfg.report.max_articles_per_theme,
-                            max_text_chars=getattr(cfg.report, "max_text_chars", DEFAULT_MAX_TEXT_CHARS),
+                            max_text_chars=cfg.report.max_text_chars,
                             provenance=provenance)
         path = run.write_text(A.REPORT, html)
     say(f"report: {path}")

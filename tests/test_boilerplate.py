@@ -178,7 +178,9 @@ def test_learning_needs_enough_articles_of_the_outlet():
     ("Reuters", "https://www.reuters.com/x", "Reuters"),
     (None, "https://www.tass.com/politics/1", "tass.com"),
     (None, "http://europe.chinadaily.com.cn/a.htm", "europe.chinadaily.com.cn"),
-    (None, "not a url", "not a url"),
+    (None, "not a url", None),
+    (None, "javascript:alert(1)", None),
+    (None, "www.bbc.co.uk/news/x", "bbc.co.uk"),
     (None, None, None),
 ])
 def test_source_is_the_outlet_else_the_url_host(outlet, url, expected):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import numpy as np
@@ -44,6 +45,9 @@ def truncate(text: str, limit: int) -> str:
     return head[: cut + 1 if cut > 0 else limit].rstrip()
 
 
+_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
+
+
 def source_of(outlet: str | None, url: str | None) -> str | None:
     """The outlet of an article: its source field, else the host of its URL without ``www.`` (``tass.com``)."""
     if outlet:
@@ -53,11 +57,15 @@ def source_of(outlet: str | None, url: str | None) -> str | None:
     from urllib.parse import urlsplit
 
     try:
-        host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+        parts = urlsplit(url.strip() if "//" in url else f"//{url.strip()}")
     except ValueError:
         return None
-    host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else (host or None)
+    if parts.scheme not in ("", "http", "https"):
+        return None  # mailto:, javascript:, ... name no outlet
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not _HOST.match(host):
+        return None
+    return host[4:] if host.startswith("www.") else host
 
 
 def _drop_inner(spans: list[tuple[int, int, str]], sents: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
