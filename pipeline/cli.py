@@ -37,6 +37,11 @@ SetOpt = Annotated[
     typer.Option("--set", "-s", help="Override one config key, e.g. --set cluster.min_size=3 (repeatable).",
                  metavar="KEY=VALUE"),
 ]
+EngineOpt = Annotated[
+    Optional[str],
+    typer.Option("--engine", help="Where the heavy work runs: local, or ray (the ray extra; ray.address in the "
+                 "config). Same as --set engine=NAME.", metavar="NAME"),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.", metavar="")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.", metavar="")]
 
@@ -111,12 +116,12 @@ def _show_warnings(caught: list, verbose: bool, quiet: bool) -> None:
         typer.echo(f"warning: {msg}{where}", err=True)
 
 
-def _config(config: Path | None, sets: list[str] | None):
+def _config(config: Path | None, sets: list[str] | None, engine: str | None = None):
     from pipeline.config import DEFAULT_CONFIG_PATH, load_config
 
     if config is None and DEFAULT_CONFIG_PATH.exists():
         config = DEFAULT_CONFIG_PATH
-    return load_config(config, sets or [])
+    return load_config(config, [*(sets or []), *([f"engine={engine}"] if engine else [])])
 
 
 def _run(out: Path):
@@ -155,6 +160,7 @@ def embed(
     out: OutOpt = Path("out"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    engine: EngineOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ):
@@ -166,7 +172,7 @@ def embed(
     with _guard(verbose, quiet):
         from pipeline.runner import run_embed
 
-        run_embed(_run(out), _config(config, set_), ctx.say, progress=ctx.progress)
+        run_embed(_run(out), _config(config, set_, engine), ctx.say, progress=ctx.progress)
 
 
 @app.command()
@@ -174,6 +180,7 @@ def cluster(
     out: OutOpt = Path("out"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    engine: EngineOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ):
@@ -185,7 +192,7 @@ def cluster(
     with _guard(verbose, quiet):
         from pipeline.runner import run_cluster
 
-        result = run_cluster(_run(out), _config(config, set_), ctx.say)
+        result = run_cluster(_run(out), _config(config, set_, engine), ctx.say)
         if verbose:
             for t in result["themes"]:
                 ctx.say(f"  {t['id']}  {t['size']:>4}  {t['label']}")
@@ -201,6 +208,7 @@ def summarize(
     ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    engine: EngineOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ):
@@ -213,7 +221,7 @@ def summarize(
     with _guard(verbose, quiet):
         from pipeline.runner import run_summarize
 
-        doc = run_summarize(_run(out), _config(config, set_), ctx.say, group_by=group_by)
+        doc = run_summarize(_run(out), _config(config, set_, engine), ctx.say, group_by=group_by)
         if not quiet:
             typer.echo(format_themes(doc))
 
@@ -334,6 +342,7 @@ def run(
     out: OutOpt = Path("out"),
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    engine: EngineOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ):
@@ -345,7 +354,7 @@ def run(
     with _guard(verbose, quiet):
         from pipeline import runner
 
-        cfg = _config(config, set_)
+        cfg = _config(config, set_, engine)
         rf = _run(out)
         runner.run_ingest(inputs, rf, cfg, ctx.say)
         runner.run_embed(rf, cfg, ctx.say, progress=ctx.progress)
@@ -402,6 +411,8 @@ def config_cmd(
         from pipeline.artifacts import atomic_write_bytes, dumps
 
         for section in type(cfg).model_fields:
+            if section in ("engine", "ray"):  # where a stage runs never changes its output: no re-run
+                continue
             path = stamps / f"{section}.json"
             data = dumps(cfg.section(section)).encode("utf-8")
             if not path.exists() or path.read_bytes() != data:

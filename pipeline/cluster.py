@@ -77,6 +77,9 @@ SNN_WEIGHT = 0.75
 STORY_SMOOTH_K = 5
 #: Lloyd passes of the spherical k-means that makes the micro-clusters.
 LEAF_ITERATIONS = 3
+#: Rows per block of a micro-clustering pass: blocks are assigned and summed independently (in parallel on the Ray
+#: engine), then their sums are added in block order. A fixed size, so the answer never depends on the engine.
+LEAF_BLOCK = 4096
 
 
 class ClusterError(PipelineError):
@@ -95,22 +98,43 @@ def _nearest(x: np.ndarray, centers: np.ndarray, chunk: int = 8192) -> np.ndarra
     return out
 
 
-def _leaves(x: np.ndarray, max_leaves: int, random_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _map_here(fn, items: Sequence, *shared) -> list:
+    """``[fn(item, *shared) for item in items]``: the local engine's map (the Ray engine passes its own, running the
+    same calls as tasks)."""
+    return [fn(item, *shared) for item in items]
+
+
+def _leaf_block(xb: np.ndarray, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block's share of a Lloyd pass: (nearest centre of each row, per-centre vector sums (m, dim) float64,
+    per-centre counts (m,))."""
+    labels = _nearest(xb, centers)
+    return labels, _group_sums(labels, m, xb), np.bincount(labels, minlength=m)
+
+
+def _leaves(x: np.ndarray, max_leaves: int, random_state: int,
+            mapper=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(leaf of each article, leaf vector sums, leaf sizes).
 
     Up to ``max_leaves`` articles every article is a leaf. Above, spherical k-means micro-clusters: ``max_leaves``
     articles drawn with ``random_state`` seed the centres, then ``LEAF_ITERATIONS`` Lloyd passes (each O(n m d),
-    linear in n for the fixed m).
+    linear in n for the fixed m). Each pass is a map over blocks of ``LEAF_BLOCK`` rows (:func:`_leaf_block`) and
+    a reduce adding the block sums in block order, so ``mapper`` (``mapper(fn, blocks, *shared)``, default: a plain
+    loop) may run the blocks anywhere, e.g. as Ray tasks, and the result is the same to the bit.
     """
     n = x.shape[0]
     if n <= max_leaves:
         return np.arange(n), x.astype(np.float64), np.ones(n)
+    mapper = mapper or _map_here
     rng = np.random.default_rng(random_state)
     centers = x[np.sort(rng.choice(n, size=max_leaves, replace=False))].astype(np.float32)
+    blocks = [x[a : a + LEAF_BLOCK] for a in range(0, n, LEAF_BLOCK)]
     for _ in range(LEAF_ITERATIONS + 1):
-        labels = _nearest(x, centers)
-        sums = _group_sums(labels, max_leaves, x)
-        sizes = np.bincount(labels, minlength=max_leaves)
+        parts = mapper(_leaf_block, blocks, centers, max_leaves)
+        labels = np.concatenate([p[0] for p in parts])
+        sums, sizes = parts[0][1].copy(), parts[0][2].copy()
+        for p in parts[1:]:
+            sums += p[1]
+            sizes += p[2]
         keep = sizes > 0
         centers = (sums[keep] / np.maximum(np.linalg.norm(sums[keep], axis=1, keepdims=True), 1e-12))
         centers = centers.astype(np.float32)
@@ -686,6 +710,19 @@ def _story_cut(xs: np.ndarray, threshold: float, random_state: int) -> np.ndarra
     return _cut(_upgma(sums, sizes), len(sizes), threshold)[leaf]
 
 
+def _theme_stories(item: tuple, t_story: float) -> list[np.ndarray]:
+    """One theme's stories as lists of its local rows, largest first. ``item`` is (the theme's smoothed vectors,
+    their cut of the global story tree or None above ``MAX_LEAVES`` articles, the seed of its own tree)."""
+    xs_t, init, seed = item
+    if init is None:  # micro-clusters are coarser than stories: each theme gets its own tree on its articles
+        init = _story_cut(xs_t, t_story, seed)
+    slab = _refine(xs_t, init, t_story, REFINE_ITERATIONS) if len(xs_t) > 1 else init
+    free = slab < 0
+    slab[free] = slab.max() + 1 + np.arange(int(free.sum()))  # articles in no story: a story each
+    groups, _ = _dense_groups(slab, 1)
+    return sorted(groups, key=lambda q: (-len(q), int(q.min())))
+
+
 def _dense_groups(lab: np.ndarray, min_size: int) -> tuple[list[np.ndarray], np.ndarray]:
     """(groups of >= min_size rows ordered by first row, rows in no such group)."""
     valid = lab >= 0
@@ -720,6 +757,7 @@ def cluster_articles(
     n_keywords: int = 10,
     random_state: int = 0,
     previous: dict | None = None,
+    mapper=None,
 ) -> dict:
     """Group articles into themes and each theme into stories.
 
@@ -747,6 +785,10 @@ def cluster_articles(
         Seed of the micro-clustering used above ``MAX_LEAVES`` articles.
     previous : dict, optional
         An earlier result of this function: themes (and stories) overlapping an earlier one keep its id.
+    mapper : callable, optional
+        ``mapper(fn, items, *shared) -> [fn(item, *shared) for item in items]``, the map that runs the
+        independent pieces (micro-clustering blocks, each theme's stories); default a plain loop. An engine (Ray)
+        passes its own; the result does not depend on it.
 
     Returns
     -------
@@ -795,7 +837,7 @@ def cluster_articles(
     # neighbours (which steadies the lists); the story tree is built on those smoothed vectors too
     x_raw = x
     n_leaves = min(n, max(MAX_LEAVES, min(LEAVES_CAP, n // LEAF_SIZE)))
-    leaf, raw_sums, sizes = _leaves(x, n_leaves, random_state)
+    leaf, raw_sums, sizes = _leaves(x, n_leaves, random_state, mapper)
     m = len(sizes)
     k_story = max(1, min(STORY_SMOOTH_K, n // 10))
     xs = _smooth(x_raw, k_story, leaf, raw_sums)
@@ -854,18 +896,10 @@ def cluster_articles(
         story_how = (f"auto: finest cut of the story tree ({k_story} neighbours averaged) with silhouette >= "
                      f"{STORY_SILHOUETTE_RATIO} x its best ({top:.4f})")
     gs = _cut(s_merges, m, t_story)[leaf] if n <= MAX_LEAVES else None
-    story_rows: list[list[np.ndarray]] = []
-    for ti, rows in enumerate(theme_rows):
-        if gs is not None:
-            init = gs[rows]
-        else:  # micro-clusters are coarser than stories: each theme gets its own tree on its articles
-            init = _story_cut(xs[rows], t_story, random_state + ti)
-        slab = _refine(xs[rows], init, t_story, REFINE_ITERATIONS) if len(rows) > 1 else init
-        free = slab < 0
-        slab[free] = slab.max() + 1 + np.arange(int(free.sum()))  # articles in no story: a story each
-        groups, _ = _dense_groups(slab, 1)
-        groups = sorted(groups, key=lambda q: (-len(q), int(q.min())))
-        story_rows.append([rows[q] for q in groups])
+    # themes are independent: one map item each (Ray tasks on the Ray engine)
+    found = (mapper or _map_here)(_theme_stories, [(xs[rows], None if gs is None else gs[rows], random_state + ti)
+                                                   for ti, rows in enumerate(theme_rows)], t_story)
+    story_rows: list[list[np.ndarray]] = [[rows[q] for q in groups] for rows, groups in zip(theme_rows, found)]
 
     # ---- keywords and labels (one c-TF-IDF pass; above KEYWORD_SAMPLE articles, each story's most central
     # articles in proportion, so the text work stays bounded)

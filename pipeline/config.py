@@ -89,7 +89,19 @@ class EvaluateConfig(_Section):
     rouge_words: int = Field(100, ge=1)
 
 
+class RayConfig(_Section):
+    """Used with ``engine: ray`` (see :mod:`pipeline.engines.ray`)."""
+
+    address: str | None = Field(None, description="a running Ray cluster; null: start a local one")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray; null: all")
+    actors: int | None = Field(None, ge=1, description="embedding actors; null: one per CPU of the cluster")
+    batch_size: int = Field(256, ge=1, description="sentences per map_batches call")
+    block_rows: int = Field(4096, ge=1, description="sentences per Ray Data block")
+
+
 class Config(_Section):
+    engine: Literal["local", "ray"] = "local"
+    ray: RayConfig = Field(default_factory=RayConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     embed: EmbedConfig = Field(default_factory=EmbedConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
@@ -98,8 +110,10 @@ class Config(_Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
     def section(self, name: str) -> dict[str, Any]:
-        """The plain dict of one stage's keys (what that stage declares it reads)."""
-        return getattr(self, name).model_dump(mode="json")
+        """The plain dict of one stage's keys (what that stage declares it reads); a top-level value (``engine``)
+        as it is."""
+        value = getattr(self, name)
+        return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
 def config_keys(model: type[BaseModel] = None, prefix: str = "") -> list[str]:

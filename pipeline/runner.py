@@ -123,6 +123,13 @@ def _quiet(_msg: str) -> None:
     return None
 
 
+def _engine(cfg: Config):
+    """The engine running the heavy work (``engine`` key): local, or Ray (imported only then)."""
+    from pipeline.engines import get_engine
+
+    return get_engine(cfg)
+
+
 # ------------------------------------------------------------------------------------------------------------------
 def run_ingest(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
     from pipeline.ingest import InputFile, expand_inputs, ingest
@@ -216,7 +223,7 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
     articles = run.read_jsonl(A.ARTICLES)
     top: dict = {}
     with _stage(run, "embed", cfg, top=top) as rec:
-        embedder = embedder or make_embedder(cfg, progress=progress)
+        embedder = embedder or _engine(cfg).embedder(cfg, progress=progress)
         out = embed_articles(articles, embedder, cfg.embed.article_vectors)
         run.write_npy(A.SENTENCE_VECTORS, out["sentence_vectors"])
         run.write_npy(A.SENTENCE_ROWS, out["sentence_rows"])
@@ -282,6 +289,7 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
             n_keywords=c.n_keywords,
             random_state=c.random_state,
             previous=previous,
+            mapper=_engine(cfg).mapper,
         ))
         run.write_json(A.CLUSTERS, result)
         rec["counts"] = {"themes": len(result["themes"]), "unclustered": len(result["unclustered"])}
@@ -371,7 +379,7 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
         if not reuse[-1]:
             tasks.extend(members_of(st) for st in stories)
     workers = cfg.embed.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    solved = iter(_solve_all(tasks, ctx, workers))
+    solved = iter((_engine(cfg).solver or _solve_all)(tasks, ctx, workers))
 
     # Pass 2: assemble in the same order.
     def item_of(g: dict, summary: list[dict]) -> dict:
@@ -445,7 +453,8 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
             },
             "run": {
                 "version": __version__,
-                "config": cfg.model_dump(mode="json"),
+                # where it ran (engine, ray) is not part of the answer: both engines write the same bytes
+                "config": cfg.model_dump(mode="json", exclude={"engine", "ray"}),
                 "model": index.get("model"),
                 "grouping": f"field:{group_by}" if group_by else "clusters",
                 "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

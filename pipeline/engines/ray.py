@@ -1,0 +1,226 @@
+"""The Ray engine: the same stages, the heavy parts on a Ray cluster (``engine: ray``; the ``ray`` extra).
+
+- **Embed** (Ray Data): the driver dedupes the sentences and titles and looks them up in the vector cache exactly as
+  the local engine does (``Embedder.encode``); only the misses go to Ray, as a dataset of ``ray.block_rows`` texts per
+  block, mapped with ``map_batches`` over a pool of actors that each load the model once (from the same offline
+  path / ONNX export as the local engine) and run one thread each. The vectors come back to the driver, are
+  normalised and written to the same cache, so a later run on either engine reuses them. With the default int8
+  backend (one text per run) and the hashing model a vector depends on its text alone, so both engines write the
+  same bytes; the fp32 backends batch texts, and a batch's padding can move the last bits.
+- **Cluster**: the micro-clustering's Lloyd passes are maps over fixed blocks of articles (assign to the nearest
+  centre, sum per centre) run as Ray tasks; the driver adds the block sums in block order (the local engine runs the
+  same blocks in a loop, so the sums agree to the bit) and builds the tree over the micro-cluster sums. Each
+  theme's stories are a Ray task.
+- **Summarize**: the groups are split into contiguous chunks, one Ray task each; the shared context (articles,
+  sentence vectors) is put in the object store once.
+
+Actors and tasks are retried by Ray: an embedding actor that dies is restarted (``max_restarts=-1``) and its
+batches are re-run (``max_task_retries=-1``); tasks retry three times.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pipeline.engines import EngineError
+
+
+def _quiet_ray_data() -> None:
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.enable_operator_progress_bars = False
+    ctx.print_on_execution_start = False
+    for name in ("ray.data", "ray.data._internal"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class _EmbedActor:
+    """One model per actor process; ``__call__`` embeds a batch of texts (no cache: the driver owns it)."""
+
+    def __init__(self, cfg_json: dict):
+        from pipeline.config import Config
+        from pipeline.runner import make_embedder
+
+        cfg = Config.model_validate(cfg_json)
+        self.embedder = make_embedder(cfg)
+        self.pid = os.getpid()
+
+    def __call__(self, batch: dict) -> dict:
+        texts = [str(t) for t in batch["text"]]
+        vecs, n_tokens = self.embedder._compute(texts, lambda _n: None)
+        n = len(texts)
+        tokens = np.zeros(n, dtype=np.int64)
+        if n:
+            tokens[0] = int(n_tokens)
+        return {"i": np.asarray(batch["i"], dtype=np.int64), "vec": np.asarray(vecs, dtype=np.float32),
+                "tokens": tokens, "pid": np.full(n, self.pid, dtype=np.int64)}
+
+
+class _RayMapper:
+    """``mapper(fn, items, *shared)`` as Ray tasks, results in item order. Large arrays among the items are put in
+    the object store once per mapper (the micro-clustering passes reuse the same blocks), shared arguments once per
+    call."""
+
+    def __init__(self):
+        self._refs: dict[int, tuple] = {}
+        self._remote: dict = {}
+
+    def _ref(self, obj):
+        import ray
+
+        if isinstance(obj, np.ndarray) and obj.nbytes >= 1 << 16:
+            hit = self._refs.get(id(obj))
+            if hit is None or hit[0] is not obj:
+                hit = self._refs[id(obj)] = (obj, ray.put(obj))
+            return hit[1]
+        return obj
+
+    def __call__(self, fn: Callable, items: Sequence, *shared) -> list:
+        import ray
+
+        if not items:
+            return []
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = ray.remote(num_cpus=1, max_retries=3)(fn)
+        shared_refs = [ray.put(s) for s in shared]
+        return ray.get([remote.remote(self._ref(item), *shared_refs) for item in items])
+
+
+def _solve_chunk(tasks: list, ctx: dict) -> list:
+    from pipeline.runner import _group_summary
+
+    return [_group_summary(t, ctx) for t in tasks]
+
+
+class RayEngine:
+    """Connects to ``ray.address`` (or starts a local Ray with ``ray.num_cpus`` CPUs) on first use."""
+
+    name = "ray"
+
+    def __init__(self, rcfg):
+        import ray
+
+        self.cfg = rcfg
+        self.on_batch: Callable[[dict], None] | None = None  # called with each embedded batch (tests, progress)
+        self.stats: dict = {}
+        if not ray.is_initialized():
+            kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+            try:
+                if rcfg.address:
+                    ray.init(address=rcfg.address, **kwargs)
+                else:
+                    ray.init(num_cpus=rcfg.num_cpus, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+                where = f"reach the Ray cluster at ray.address={rcfg.address!r}" if rcfg.address else \
+                    "start a local Ray"
+                raise EngineError(f"cannot {where}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+                                  ) from None
+        _quiet_ray_data()
+
+    @staticmethod
+    def alive() -> bool:
+        import ray
+
+        return ray.is_initialized()
+
+    def cpus(self) -> int:
+        import ray
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    # -- embed -------------------------------------------------------------------------------------------------
+    def embedder(self, cfg, progress: bool = False, base=None):
+        """The local engine's embedder (model id, cache, normalisation) with its computation sent to Ray actors.
+
+        ``base``: the driver-side embedder to wrap (default ``make_embedder(cfg)``); the actors build theirs from
+        ``cfg``, so both must compute the same vectors."""
+        from pipeline.runner import make_embedder
+
+        # on the driver: the model id, the cache, the ONNX export made once before the actors load it
+        emb = base if base is not None else make_embedder(cfg, progress=progress)
+        actor_cfg = cfg.model_copy(deep=True)
+        actor_cfg.embed.threads = 1
+        cfg_json = actor_cfg.model_dump(mode="json")
+        dim = emb.dim
+
+        def compute(texts: list[str], tick) -> tuple[np.ndarray, int]:
+            return self._embed(texts, cfg_json, dim, tick)
+
+        emb._compute = compute  # instance attribute: encode() calls it for the cache misses only
+        return emb
+
+    def _embed(self, texts: list[str], cfg_json: dict, dim: int, tick) -> tuple[np.ndarray, int]:
+        import pyarrow as pa
+
+        n = len(texts)
+        if not n:
+            return np.zeros((0, dim), np.float32), 0
+        t0 = time.perf_counter()
+        rows = max(1, int(self.cfg.block_rows))
+        idx = np.arange(n, dtype=np.int64)
+        blocks = [pa.table({"i": idx[a : a + rows], "text": pa.array(texts[a : a + rows], type=pa.large_string())})
+                  for a in range(0, n, rows)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Ray Data's own deprecation notices are not the user's business
+            return self._run_embed(blocks, n, cfg_json, dim, tick, t0)
+
+    def _run_embed(self, blocks: list, n: int, cfg_json: dict, dim: int, tick, t0: float) -> tuple[np.ndarray, int]:
+        import ray.data
+
+        out = np.zeros((n, dim), np.float32)
+        actors = max(1, min(int(self.cfg.actors or self.cpus()), len(blocks)))
+        ds = ray.data.from_arrow(blocks).map_batches(
+            _EmbedActor, fn_constructor_kwargs={"cfg_json": cfg_json}, batch_size=int(self.cfg.batch_size),
+            compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1, batch_format="numpy", zero_copy_batch=True,
+            max_restarts=-1, max_task_retries=-1,
+        )
+        seen = np.zeros(n, dtype=bool)
+        n_tokens = 0
+        pids: set[int] = set()
+        for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            i = b["i"]
+            out[i] = b["vec"]
+            seen[i] = True
+            n_tokens += int(b["tokens"].sum())
+            pids.update(int(p) for p in np.unique(b["pid"]))
+            tick(len(i))
+            if self.on_batch is not None:
+                self.on_batch(b)
+        if not seen.all():
+            raise EngineError(f"Ray returned {int(seen.sum())} of {n} sentence vectors; re-run the embed stage.")
+        self.stats = {"texts": n, "tokens": n_tokens, "blocks": len(blocks), "actors": actors,
+                      "actor_pids": sorted(pids), "seconds": round(time.perf_counter() - t0, 3)}
+        return out, n_tokens
+
+    # -- cluster and summarize ---------------------------------------------------------------------------------
+    @property
+    def mapper(self) -> _RayMapper:
+        """A fresh mapper per stage (its object-store references go with it)."""
+        return _RayMapper()
+
+    def solver(self, tasks: list, ctx: dict, workers: int) -> list:
+        """Summaries of ``tasks`` (groups), in order, as Ray tasks over contiguous chunks of groups."""
+        import ray
+
+        if not tasks:
+            return []
+        ctx = dict(ctx)
+        ctx["vecs"] = np.asarray(ctx["vecs"])
+        ref = ray.put(ctx)
+        n_chunks = min(len(tasks), 4 * self.cpus())
+        bounds = np.linspace(0, len(tasks), n_chunks + 1).astype(int)
+        remote = ray.remote(num_cpus=1, max_retries=3)(_solve_chunk)
+        parts = ray.get([remote.remote(tasks[a:b], ref) for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+        return [s for part in parts for s in part]
+
+
+__all__ = ["RayEngine"]
