@@ -14,7 +14,7 @@ SHARED := pipeline/__init__.py pipeline/config.py pipeline/artifacts.py pipeline
 INPUT_FILES := $(shell find $(INPUTS) -type f -not -name '.*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install pipeline export test test-fast bench bench-embed bench-cluster bench-pipeline compare clean FORCE
+.PHONY: help install pipeline export test test-fast bench bench-embed bench-cluster bench-pipeline bench-ray compare clean FORCE
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,10 @@ bench-cluster: $(VENV)/.installed ## Clustering time and peak memory at 1k, 10k,
 
 bench-pipeline: $(VENV)/.installed ## Whole pipeline on news2017: cold vs warm (cached) run, peak memory
 	$(PY) benchmarks/bench_pipeline.py
+
+bench-ray: $(VENV)/.installed ## Ray engine vs local engine on news2017, same cores (installs the ray extra)
+	$(PY) -m pip install --quiet -e '.[ray]'
+	$(PY) benchmarks/bench_ray.py
 
 compare: $(VENV)/.installed ## Quality tables vs BERTopic and sumy (installs the bench extra)
 	$(PY) -m pip install --quiet -e '.[bench]'

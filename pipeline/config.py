@@ -96,7 +96,7 @@ class RayConfig(_Section):
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray; null: all")
     actors: int | None = Field(None, ge=1, description="embedding actors; null: one per CPU of the cluster")
     batch_size: int = Field(256, ge=1, description="sentences per map_batches call")
-    block_rows: int = Field(4096, ge=1, description="sentences per Ray Data block")
+    block_rows: int = Field(1024, ge=1, description="sentences per Ray Data block")
 
 
 class Config(_Section):

@@ -60,8 +60,11 @@ class _EmbedActor:
         tokens = np.zeros(n, dtype=np.int64)
         if n:
             tokens[0] = int(n_tokens)
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux: the actor's peak memory so far
         return {"i": np.asarray(batch["i"], dtype=np.int64), "vec": np.asarray(vecs, dtype=np.float32),
-                "tokens": tokens, "pid": np.full(n, self.pid, dtype=np.int64)}
+                "tokens": tokens, "pid": np.full(n, self.pid, dtype=np.int64), "rss_kb": np.full(n, rss, np.int64)}
 
 
 class _RayMapper:
@@ -186,7 +189,9 @@ class RayEngine:
         seen = np.zeros(n, dtype=bool)
         n_tokens = 0
         pids: set[int] = set()
+        rss_kb = 0
         for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            rss_kb = max(rss_kb, int(b["rss_kb"].max()) if len(b["rss_kb"]) else 0)
             i = b["i"]
             out[i] = b["vec"]
             seen[i] = True
@@ -198,7 +203,8 @@ class RayEngine:
         if not seen.all():
             raise EngineError(f"Ray returned {int(seen.sum())} of {n} sentence vectors; re-run the embed stage.")
         self.stats = {"texts": n, "tokens": n_tokens, "blocks": len(blocks), "actors": actors,
-                      "actor_pids": sorted(pids), "seconds": round(time.perf_counter() - t0, 3)}
+                      "actor_pids": sorted(pids), "actor_peak_rss_mb": round(rss_kb / 1024, 1),
+                      "seconds": round(time.perf_counter() - t0, 3)}
         return out, n_tokens
 
     # -- cluster and summarize ---------------------------------------------------------------------------------
