@@ -159,6 +159,7 @@ class RayEngine:
             return self._embed(texts, cfg_json, dim, tick)
 
         emb._compute = compute  # instance attribute: encode() calls it for the cache misses only
+        self.stats = {}
         return emb
 
     def _embed(self, texts: list[str], cfg_json: dict, dim: int, tick) -> tuple[np.ndarray, int]:
@@ -202,9 +203,13 @@ class RayEngine:
                 self.on_batch(b)
         if not seen.all():
             raise EngineError(f"Ray returned {int(seen.sum())} of {n} sentence vectors; re-run the embed stage.")
-        self.stats = {"texts": n, "tokens": n_tokens, "blocks": len(blocks), "actors": actors,
-                      "actor_pids": sorted(pids), "actor_peak_rss_mb": round(rss_kb / 1024, 1),
-                      "seconds": round(time.perf_counter() - t0, 3)}
+        # summed over the calls of one embed stage (encode() sends the misses in chunks of VectorCache.SHARD_ROWS)
+        st = self.stats
+        self.stats = {"texts": st.get("texts", 0) + n, "tokens": st.get("tokens", 0) + n_tokens,
+                      "blocks": st.get("blocks", 0) + len(blocks), "actors": max(actors, st.get("actors", 0)),
+                      "actor_pids": sorted(pids | set(st.get("actor_pids", []))),
+                      "actor_peak_rss_mb": max(round(rss_kb / 1024, 1), st.get("actor_peak_rss_mb", 0.0)),
+                      "seconds": round(st.get("seconds", 0.0) + time.perf_counter() - t0, 3)}
         return out, n_tokens
 
     # -- cluster and summarize ---------------------------------------------------------------------------------
