@@ -96,11 +96,12 @@ def changed_group_ids(groups: list[dict]) -> set[str]:
 # ------------------------------------------------------------------------------------------------------------------
 # Placement: where a new article goes, by the rule the cluster stage polishes its groups with.
 
-#: A new article joins a group only if its mean cosine similarity to the group's members is at least this quantile
-#: of the members' own (leave-one-out) mean similarities to the group: it must fit the group as well as most of the
-#: articles the clustering put there. 0.1: at least as well as the group's tenth-weakest percent.
-FIT_QUANTILE = 0.1
-#: A group's fit floor is never below this (a loose group of two does not take everything).
+#: A new article joins a group only if its mean cosine similarity to the group's members is not an outlier of the
+#: members' own (leave-one-out) mean similarities to the group: at least the lowest of them, or their mean less
+#: ``FIT_SIGMAS`` standard deviations, whichever is lower. A member of the group's own kind almost always passes (at
+#: 3 sigma, about 1 in 700 of a normal spread); an article of another subject does not.
+FIT_SIGMAS = 3.0
+#: A group's fit floor is never below this (a loose group does not take everything).
 MIN_FLOOR = 0.2
 #: A new article joins a story only if its date lies within this many days of the story's first and last dates
 #: (stories are events, bounded in time; an undated article or story is not held to it).
@@ -119,26 +120,30 @@ def _day(d: str | None) -> int | None:
 
 
 def group_fit(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
-    """A group's sum vector and its fit floor: the ``FIT_QUANTILE`` of its members' leave-one-out mean cosine
-    similarities to the other members (``MIN_FLOOR`` at least; a one-article group: the floor alone)."""
+    """A group's sum vector and its fit floor: the lower of its members' lowest leave-one-out mean cosine similarity
+    to the other members and their mean less ``FIT_SIGMAS`` standard deviations (``MIN_FLOOR`` at least; a
+    one-article group: 1.0, only a copy fits it)."""
     v = np.asarray(x[np.sort(rows)], dtype=np.float64)
     s = v.sum(axis=0)
     n = len(rows)
     if n < 2:
         return s, 1.0  # a single article: only a near copy joins it
     loo = (v @ s - np.einsum("ij,ij->i", v, v)) / (n - 1)
-    return s, max(MIN_FLOOR, float(np.quantile(loo, FIT_QUANTILE)))
+    return s, max(MIN_FLOOR, min(float(loo.min()), float(loo.mean() - FIT_SIGMAS * loo.std())))
 
 
 def place_articles(new_x: np.ndarray, new_dates: list[str | None], clusters: dict, x: np.ndarray,
-                   row_of: dict[str, int], dates: dict[str, str | None]) -> list[tuple[str, str | None] | None]:
+                   row_of: dict[str, int], dates: dict[str, str | None],
+                   story_threshold: float | None = None) -> list[tuple[str, str | None] | None]:
     """For each new article: ``(theme_id, story_id)`` it joins, ``(theme_id, None)`` (the theme, as a new story of its
     own), or ``None`` (it fits no theme: it goes to the pool the new themes are formed from).
 
     The rule is the cluster stage's polish step (an article belongs to the group it is most similar to on average,
     and is left out when that mean similarity is too low), with "too low" taken from the group itself: below the
-    ``FIT_QUANTILE`` of its members' own mean similarities (:func:`group_fit`). A story also bounds time: the new
-    article's date within ``STORY_DAYS`` of the story's dates. Cost: one pass over the members' vectors.
+    spread of its members' own mean similarities (:func:`group_fit`). Within the theme, the story is chosen the same
+    way, with the cut of the story tree (``story_threshold``, a mean cosine similarity, from the clusters' params) as
+    the floor when it is known, and time bounds it: the new article's date within ``STORY_DAYS`` of the story's
+    dates. Cost: one pass over the members' vectors of the themes that receive articles.
     """
     new_x = np.asarray(new_x, dtype=np.float64)
     themes = clusters.get("themes", [])
@@ -166,6 +171,8 @@ def place_articles(new_x: np.ndarray, new_dates: list[str | None], clusters: dic
                 ids = _members(s_)
                 rows = np.asarray([row_of[m] for m in ids], dtype=np.int64)
                 ssum, sf = group_fit(x, rows)
+                if story_threshold is not None:
+                    sf = float(story_threshold)
                 days = [d for d in (_day(dates.get(m)) for m in ids) if d is not None]
                 st.append((s_["id"], ssum, sf, len(ids), (min(days), max(days)) if days else None))
             story_cache[b] = st

@@ -151,7 +151,8 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
     dates = {a["id"]: a.get("date") for a in articles}
     new_rows = np.asarray([row_of[a["id"]] for a in new], dtype=np.int64)
     where = U.place_articles(np.asarray(x[new_rows]) if len(new) else np.zeros((0, x.shape[1])),
-                             [a.get("date") for a in new], clusters, x, row_of, dates)
+                             [a.get("date") for a in new], clusters, x, row_of, dates,
+                             story_threshold=clusters.get("params", {}).get("story_threshold"))
     out = copy.deepcopy(clusters)
     themes = {t["id"]: t for t in out["themes"]}
     grown: set[str] = set()
