@@ -34,7 +34,7 @@ $(STAMPS)/%.json: FORCE | $(VENV)/.installed
 $(OUT)/articles.jsonl: $(INPUT_FILES) $(wildcard pipeline/ingest/*.py) $(SHARED) $(STAMPS)/ingest.json | $(VENV)/.installed
 	$(PIPE) ingest $(INPUTS) --out $(OUT) --config $(CONFIG) $(ARGS)
 
-$(OUT)/embeddings/index.json: $(OUT)/articles.jsonl pipeline/embed.py $(SHARED) $(STAMPS)/embed.json
+$(OUT)/embeddings/index.json: $(OUT)/articles.jsonl $(wildcard pipeline/embed/*.py) $(SHARED) $(STAMPS)/embed.json
 	$(PIPE) embed --out $(OUT) --config $(CONFIG) $(ARGS)
 
 $(OUT)/clusters.json: $(OUT)/embeddings/index.json pipeline/cluster.py $(SHARED) $(STAMPS)/cluster.json

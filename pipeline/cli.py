@@ -423,8 +423,9 @@ def format_themes(doc: dict, width: int = 100) -> str:
             lines.append("   keywords: " + ", ".join(t["keywords"][:8]))
         for s in t["summary"]:
             src = titles.get(s["article_id"], s["article_id"])
+            who = " · ".join(x for x in (s.get("source"), (s.get("date") or "")[:10]) if x)
             body = textwrap.fill(s["text"], width=width, initial_indent=" - ", subsequent_indent="   ")
-            lines.append(f"{body}\n   [{src[:60]} {s['start']}:{s['end']}]")
+            lines.append(f"{body}\n   [{src[:60]} {s['start']}:{s['end']}]" + (f" {who}" if who else ""))
     if doc.get("unclustered"):
         lines.append(f"\nunclustered: {len(doc['unclustered'])} articles")
     return "\n".join(lines).lstrip("\n")

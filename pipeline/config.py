@@ -77,6 +77,7 @@ class SummarizeConfig(_Section):
     words: int | None = Field(100, ge=10)
     sentences: int | None = Field(None, ge=1)
     stories: bool = True
+    dangling: Literal["unit", "drop", "allow"] = "unit"
 
 
 class ReportConfig(_Section):
