@@ -115,7 +115,7 @@ def ids_kept(before: dict, after: dict) -> tuple[int, int]:
     return kept, n
 
 
-def stream_vs_oneshot(name: str, batches: int, sets: list[str], cfg, tmp: Path) -> None:
+def stream_vs_oneshot(name: str, batches: int, policies: dict, cfg, tmp: Path) -> None:
     rows, label, suffix = load_set(name)
     order = "by date" if sum(bool(r.get("date") or r.get("publish_date")) for r in rows) > len(rows) // 2 else "random order"
     parts = [rows[i * len(rows) // batches:(i + 1) * len(rows) // batches] for i in range(batches)]
@@ -126,35 +126,41 @@ def stream_vs_oneshot(name: str, batches: int, sets: list[str], cfg, tmp: Path) 
         files.append(f)
     one = tmp / f"{name}-one"
     t_one = full_run(files, one, cfg)
-    stream = tmp / f"{name}-stream"
-    t_first = full_run(files[:1], stream, cfg)
-    kept = total = 0
-    t_updates = []
-    for f in files[1:]:
-        before = json.loads((stream / "clusters.json").read_text(encoding="utf-8"))
-        t0 = time.perf_counter()
-        run_update([f], RunFolder(stream), cfg)
-        t_updates.append(time.perf_counter() - t0)
-        k, n = ids_kept(before, json.loads((stream / "clusters.json").read_text(encoding="utf-8")))
-        kept, total = kept + k, total + n
     g1, p1, k1 = assignment(one, label)
-    g2, p2, k2 = assignment(stream, label)
-    agree = clustering_scores([str(p) for p in p1], [str(p) for p in p2])["ari"]
-    print(f"\n{name}: {len(rows)} records in {batches} batches "
-          f"({order})")
-    if label:
-        s1, s2 = clustering_scores(g1, p1), clustering_scores(g2, p2)
-        print(f"  {'':<10} {'themes':>7} {'ARI':>7} {'B3 F1':>7}")
-        print(f"  {'one-shot':<10} {k1:>7} {s1['ari']:>7.3f} {s1['bcubed_f1']:>7.3f}")
-        print(f"  {'streamed':<10} {k2:>7} {s2['ari']:>7.3f} {s2['bcubed_f1']:>7.3f}")
-        print(f"  difference {'':>7} {s2['ari'] - s1['ari']:>+7.3f} {s2['bcubed_f1'] - s1['bcubed_f1']:>+7.3f}")
-    else:
-        print(f"  themes: one-shot {k1}, streamed {k2}")
-    print(f"  agreement of the two partitions (ARI): {agree:.3f}")
-    print(f"  groups whose id and members every later update kept: {kept}/{total}")
-    print(f"  time: one-shot run {t_one:.1f} s; first batch {t_first:.1f} s + {batches - 1} updates "
-          f"{sum(t_updates):.1f} s (median {sorted(t_updates)[len(t_updates) // 2]:.1f} s) = "
-          f"{t_first + sum(t_updates):.1f} s, {(t_first + sum(t_updates)) / t_one:.2f}x the one-shot run")
+    s1 = clustering_scores(g1, p1) if label else None
+    print(f"\n{name}: {len(rows)} records in {batches} batches ({order}); one-shot run {t_one:.1f} s, {k1} themes"
+          + (f", ARI {s1['ari']:.3f}, B3 F1 {s1['bcubed_f1']:.3f}" if label else ""))
+    print(f"  {'policy':<34} {'themes':>6} {'ARI':>6} {'dARI':>7} {'B3 F1':>6} {'dB3':>7} {'agree':>6} "
+          f"{'ids kept':>10} {'modes':>14} {'time':>8} {'x one':>6}")
+    for pname, overrides in policies.items():
+        pcfg = cfg.model_copy(update={"update": cfg.update.model_copy(update=overrides)})
+        stream = tmp / f"{name}-{pname.split()[0]}"
+        t_first = full_run(files[:1], stream, pcfg)
+        kept = total = 0
+        t_updates, modes, stage = [], [], {}
+        for f in files[1:]:
+            before = json.loads((stream / "clusters.json").read_text(encoding="utf-8"))
+            t0 = time.perf_counter()
+            ch = run_update([f], RunFolder(stream), pcfg)
+            t_updates.append(time.perf_counter() - t0)
+            modes.append(ch["mode"])
+            for k_, v in ch["seconds"].items():
+                stage[k_] = stage.get(k_, 0.0) + v
+            k, n = ids_kept(before, json.loads((stream / "clusters.json").read_text(encoding="utf-8")))
+            kept, total = kept + k, total + n
+        g2, p2, k2 = assignment(stream, label)
+        agree = clustering_scores([str(p) for p in p1], [str(p) for p in p2])["ari"]
+        total_t = t_first + sum(t_updates)
+        mode_s = ",".join(f"{modes.count(m)} {m}" for m in ("recluster", "place") if modes.count(m))
+        if label:
+            s2 = clustering_scores(g2, p2)
+            q = (f"{s2['ari']:>6.3f} {s2['ari'] - s1['ari']:>+7.3f} {s2['bcubed_f1']:>6.3f} "
+                 f"{s2['bcubed_f1'] - s1['bcubed_f1']:>+7.3f}")
+        else:
+            q = f"{'-':>6} {'-':>7} {'-':>6} {'-':>7}"
+        print(f"  {pname:<34} {k2:>6} {q} {agree:>6.3f} {f'{kept}/{total}':>10} {mode_s:>14} {total_t:>7.1f}s "
+              f"{total_t / t_one:>5.2f}x")
+        print(f"  {'':<34} update stages in all: " + ", ".join(f"{k_} {v:.1f} s" for k_, v in stage.items()))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -210,6 +216,7 @@ def main() -> None:
     ap.add_argument("--sets", default="ecbplus,multiling,news2017", help="comma-separated, or 'none'")
     ap.add_argument("--batches", type=int, default=10)
     ap.add_argument("--model", default=None, help="embed.model (default: the configured one); 'hashing' is fast")
+    ap.add_argument("--policy", default="both", choices=["both", "default", "always"])
     ap.add_argument("--scale", type=int, default=0, help="also time 1,000 new articles into this many")
     args = ap.parse_args()
     print(f"CPU flags: {cpu_flags()}")
@@ -220,8 +227,11 @@ def main() -> None:
     overrides = [f"embed.model={args.model}"] if args.model else []
     cfg = load_config(None, overrides)
     with tempfile.TemporaryDirectory(prefix="bench-update-") as tmp:
+        policies = {"default (recluster below 2,000)": {}, "always place (recluster_below=0)": {"recluster_below": 0}}
+        if args.policy != "both":
+            policies = {k: v for k, v in policies.items() if k.startswith(args.policy)}
         for name in sets:
-            stream_vs_oneshot(name, args.batches, sets, cfg, Path(tmp))
+            stream_vs_oneshot(name, args.batches, policies, cfg, Path(tmp))
         if args.scale:
             scale(args.scale, Path(tmp))
 

@@ -9,12 +9,14 @@ update leaves the folder as it was; the next use of the folder finishes a commit
 3. embeds only the new articles (the vector cache makes even that free for texts seen before);
 4. places each new article in an existing theme and story by the polish rule of the cluster stage
    (:func:`pipeline.update.place_articles`), else puts it in the pool (the run's unclustered articles + the
-   unplaced new ones) from which new themes and stories are formed with the cluster stage itself; with
-   ``rebuild`` re-clusters everything and maps the new groups onto the old ids by member overlap;
+   unplaced new ones) from which new themes and stories are formed with the cluster stage itself. While the run
+   is young (fewer than ``update.recluster_below`` articles, 2,000 by default: its themes rest on few articles and a
+   whole tree costs seconds), and always with ``rebuild``, it re-clusters everything instead and maps the new groups
+   onto the old ids by member overlap (recording merges and splits);
 5. rewrites the summaries of the themes and stories whose members changed, and only those;
 6. writes ``changes.json`` (also kept as ``updates/NNNN/changes.json``) and a line of ``history.jsonl``.
 
-Existing theme and story ids never change (without ``rebuild``); labels and keywords are kept as they were.
+In placement mode existing theme and story ids and memberships never change; labels and keywords are kept.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pipeline.runner import (
 
 #: Config keys that do not change what a run folder holds (speed, caches, display): an update may differ in them.
 FREE_KEYS = ("embed.threads", "embed.batch_size", "embed.cache_dir", "embed.use_cache", "report.", "evaluate.",
-             "engine", "ray.")
+             "update.", "engine", "ray.")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -295,11 +297,14 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     t_embed = time.perf_counter()
 
     old_clusters = run.read_json(A.CLUSTERS)
-    if rebuild:
+    young = not rebuild and len(articles) < cfg.update.recluster_below
+    mode = "rebuild" if rebuild else ("recluster" if young else "place")
+    if rebuild or young:
         clusters = _cluster_pool(x, articles, cfg, previous=old_clusters)
-        placed = {"rebuild": True}
+        placed = {"mode": mode}
     else:
         clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg)
+        placed["mode"] = mode
     t_cluster = time.perf_counter()
 
     dates = {a["id"]: a.get("date") for a in articles}
@@ -310,13 +315,13 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    merged, split = U.merges_and_splits(old_clusters, clusters) if rebuild else ([], [])
+    merged, split = U.merges_and_splits(old_clusters, clusters) if mode != "place" else ([], [])
     status = {"themes": {g["id"]: g["status"] for g in groups if g["kind"] == "theme"},
               "stories": {g["id"]: g["status"] for g in groups if g["kind"] == "story"}}
     n_joined = sum(len(j["collapsed"]) for j in report.get("joined_earlier", []))
     previous_time = history[-1]["created"] if history else (old_doc.get("run") or {}).get("created")
     changes = {
-        "update": number, "created": now, "since": previous_time, "rebuild": rebuild, "inputs": hashes,
+        "update": number, "created": now, "since": previous_time, "rebuild": rebuild, "mode": mode, "inputs": hashes,
         "articles": {"read": report["read"], "new": len(new), "joined_earlier": n_joined,
                      "duplicates": report["duplicates"] - n_joined, "rejected": report["rejected"],
                      "total": len(articles)},
@@ -336,7 +341,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
                                     "url": a.get("url"), "source": a.get("source")}
     doc["run"] = {**old_doc.get("run", {}), "updated": now, "update": number}
 
-    line = {k: changes[k] for k in ("update", "created", "since", "rebuild", "inputs", "articles", "counts")}
+    line = {k: changes[k] for k in ("update", "created", "since", "rebuild", "mode", "inputs", "articles", "counts")}
     lines = history or [{"update": 0, "created": previous_time, "since": None, "rebuild": False,
                          "inputs": manifest.get("stages", {}).get("ingest", {}).get("inputs", []),
                          "articles": {"total": len(existing)}, "counts": {}}]

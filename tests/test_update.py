@@ -21,6 +21,7 @@ from pipeline.config import load_config
 from pipeline.updating import run_update
 
 HASHING = ["--set", "embed.model=hashing"]
+PLACE = ["--set", "update.recluster_below=0"]  # always place, as a run folder past its first 2,000 articles does
 TOPICS = {
     "quake": ["earthquake", "magnitude", "rescuers", "rubble", "aftershock", "epicentre", "seismic", "collapsed"],
     "vote": ["election", "ballots", "candidate", "polling", "turnout", "voters", "parliament", "coalition"],
@@ -74,7 +75,7 @@ def updated(tmp_path):
     out = tmp_path / "run"
     _run(tmp_path, "run", str(a), "--out", str(out), "-q")
     before = {n: json.loads((out / n).read_text()) for n in (A.CLUSTERS, A.SUMMARIES)}
-    res = _run(tmp_path, "update", str(b), "--out", str(out))
+    res = _run(tmp_path, "update", str(b), "--out", str(out), *PLACE)
     return out, before, res
 
 
@@ -104,6 +105,7 @@ def test_update_keeps_ids_and_members(updated):
     assert storms.count(new_theme) >= 5 and new_theme not in old_members  # the pool forms a new theme
     assert set(storms) <= {new_theme, None} and set(storms) - {None} <= set(new_members)
     assert "update 1: 14 new articles" in res.output
+    assert json.loads((out / A.CHANGES).read_text())["mode"] == "place"
 
 
 def test_changes_and_history(updated):
@@ -156,7 +158,7 @@ def test_interrupted_update_leaves_folder_as_it_was(tmp_path, monkeypatch):
     out = tmp_path / "run"
     _run(tmp_path, "run", str(a), "--out", str(out), "-q")
     before = _digests(out)
-    cfg = load_config(None, ["embed.model=hashing"])
+    cfg = load_config(None, ["embed.model=hashing", "update.recluster_below=0"])
 
     real = A._Staged.write_json
 
@@ -179,7 +181,7 @@ def test_update_stopped_after_commit_is_finished_by_the_next_use(tmp_path, monke
     out, ref = tmp_path / "run", tmp_path / "ref"
     _run(tmp_path, "run", str(a), "--out", str(out), "-q")
     shutil.copytree(out, ref)
-    cfg = load_config(None, ["embed.model=hashing"])
+    cfg = load_config(None, ["embed.model=hashing", "update.recluster_below=0"])
     run_update([b], RunFolder(ref), cfg)
 
     def stop_after_two(self, stage, names):
@@ -245,3 +247,22 @@ def test_update_needs_a_finished_run(tmp_path):
     cfg = load_config(None, ["embed.model=hashing"])
     with pytest.raises(PipelineError, match="no finished run"):
         run_update([tmp_path], RunFolder(tmp_path / "nothing"), cfg)
+
+
+def test_young_run_is_reclustered_with_ids_mapped(tmp_path):
+    a, b, _ = _batches(tmp_path)
+    out, one = tmp_path / "run", tmp_path / "one"
+    _run(tmp_path, "run", str(a), "--out", str(out), "-q")
+    before = json.loads((out / A.CLUSTERS).read_text())
+    _run(tmp_path, "update", str(b), "--out", str(out))  # 38 articles < update.recluster_below
+    ch = json.loads((out / A.CHANGES).read_text())
+    assert ch["mode"] == "recluster"
+    _run(tmp_path, "run", str(a), str(b), "--out", str(one), "-q")
+    after, oneshot = (json.loads((p / A.CLUSTERS).read_text()) for p in (out, one))
+    # the same partition as one run on all the articles...
+    assert sorted(sorted(m["id"] for m in t["articles"]) for t in after["themes"]) == \
+        sorted(sorted(m["id"] for m in t["articles"]) for t in oneshot["themes"])
+    # ...with the earlier themes' ids carried over by member overlap
+    old = {t["id"] for t in before["themes"]}
+    assert old <= {t["id"] for t in after["themes"]}
+    assert {g for g, st in ch["themes"].items() if st == "new"} == {t["id"] for t in after["themes"]} - old
