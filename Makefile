@@ -37,7 +37,7 @@ $(OUT)/articles.jsonl: $(INPUT_FILES) $(wildcard pipeline/ingest/*.py) $(SHARED)
 $(OUT)/embeddings/index.json: $(OUT)/articles.jsonl $(wildcard pipeline/embed/*.py) $(SHARED) $(STAMPS)/embed.json
 	$(PIPE) embed --out $(OUT) --config $(CONFIG) $(ARGS)
 
-$(OUT)/clusters.json: $(OUT)/embeddings/index.json pipeline/cluster.py $(SHARED) $(STAMPS)/cluster.json
+$(OUT)/clusters.json: $(OUT)/embeddings/index.json $(wildcard pipeline/cluster/*.py) $(SHARED) $(STAMPS)/cluster.json
 	$(PIPE) cluster --out $(OUT) --config $(CONFIG) $(ARGS)
 
 $(OUT)/summaries.json: $(OUT)/clusters.json pipeline/summarize.py $(SHARED) $(STAMPS)/summarize.json
