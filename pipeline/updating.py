@@ -133,33 +133,99 @@ def _rescore(group: dict, x: np.ndarray, row_of: dict[str, int]) -> None:
     group["size"] = len(ids)
 
 
-def _cluster_pool(x: np.ndarray, articles: list[dict], cfg: Config, previous: dict | None = None) -> dict:
+def _cluster_pool(x: np.ndarray, articles: list[dict], cfg: Config, previous: dict | None = None,
+                  return_state: bool = False):
+    """The cluster stage on these articles, called as ``pipeline cluster`` calls it."""
     from pipeline.cluster import cluster_articles
 
     c = cfg.cluster
     return cluster_articles(
         x, [content_text(a) for a in articles], [a["id"] for a in articles],
-        titles=[a.get("title") or "" for a in articles], n_themes=c.n_themes, threshold=c.threshold,
-        story_threshold=c.story_threshold, min_size=c.min_size, n_keywords=c.n_keywords,
-        random_state=c.random_state, previous=previous,
+        titles=[a.get("title") or "" for a in articles], dates=[a.get("date") for a in articles],
+        exclude_terms=sorted({a["source"] for a in articles if a.get("source")}), n_themes=c.n_themes,
+        threshold=c.threshold, story_threshold=c.story_threshold, min_size=c.min_size, n_keywords=c.n_keywords,
+        random_state=c.random_state, previous=previous, return_state=return_state,
     )
 
 
+def _doc_text(a: dict) -> str:
+    """An article's text as the cluster stage reads it for entities: title, then the content sentences."""
+    title = a.get("title") or ""
+    return f"{title}\n{content_text(a)}" if title else content_text(a)
+
+
+def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_old: int):
+    """The placement state of ``clusters`` after an update in placement mode: the new articles (rows ``n_old:``)
+    get neighbour lists against the earlier articles (as :func:`pipeline.cluster.place.place` computed them), their
+    entities and days; every article's theme and story, and the floors of the themes whose members changed, are
+    taken from ``clusters``. Nothing about the earlier articles is recomputed."""
+    import scipy.sparse as sp
+
+    from pipeline.cluster import PlacementState, parse_days
+    from pipeline.cluster.entities import EntityVectors
+    from pipeline.cluster.place import _top_rows, theme_floor
+    from pipeline.cluster.tree import _smooth_from
+
+    new = articles[n_old:]
+    xn = np.asarray(x, dtype=np.float32)
+    xn = xn / np.maximum(np.linalg.norm(xn, axis=1, keepdims=True), 1e-12)
+    old_x, v = xn[:n_old], xn[n_old:]
+    self_rows = np.arange(n_old, len(articles))[:, None]
+    k_story, k_snn = state.knn_story.shape[1], state.knn_snn.shape[1]
+    knn_story = np.hstack([self_rows, _top_rows(v, old_x, k_story - 1)]) if k_story > 1 else self_rows
+    if k_snn:
+        xs = _smooth_from(old_x, state.knn_story)
+        vs = (v + old_x[knn_story[:, 1:]].sum(axis=1)) / k_story if k_story > 1 else v
+        vs = vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
+        knn_snn = np.hstack([self_rows, _top_rows(vs, xs, k_snn - 1)])
+    else:
+        knn_snn = np.zeros((len(new), 0), dtype=np.int64)
+    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform([_doc_text(a) for a in new])
+    row = {a["id"]: i for i, a in enumerate(articles)}
+    theme = np.full(len(articles), -1, dtype=np.int64)
+    story = np.full(len(articles), -1, dtype=np.int64)
+    story_ids, story_theme = [], []
+    for ti, t in enumerate(clusters["themes"]):
+        theme[[row[m["id"]] for m in t["articles"]]] = ti
+        for s_ in t.get("stories", []):
+            story[[row[m["id"]] for m in s_["articles"]]] = len(story_ids)
+            story_ids.append(s_["id"])
+            story_theme.append(ti)
+    old_floor = dict(zip(state.theme_ids, state.theme_floor.tolist()))
+    old_members = {tid: int((state.theme == ti).sum()) for ti, tid in enumerate(state.theme_ids)}
+    floor = np.full(len(clusters["themes"]), -1.0)
+    for ti, t in enumerate(clusters["themes"]):
+        if t["id"] in old_floor and old_members[t["id"]] == len(t["articles"]):
+            floor[ti] = old_floor[t["id"]]
+        elif len(t["articles"]) > 1:
+            rows = np.sort([row[m["id"]] for m in t["articles"]])
+            own = xn[rows].astype(np.float64)
+            tot = own.sum(axis=0)
+            floor[ti] = theme_floor((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1))
+    return PlacementState(
+        [a["id"] for a in articles], theme, story, [t["id"] for t in clusters["themes"]], story_ids,
+        np.asarray(story_theme, dtype=np.int64), np.vstack([state.knn_story, knn_story]).astype(np.int32),
+        np.vstack([state.knn_snn, knn_snn]).astype(np.int32), sp.vstack([state.entities, ev]).tocsr(),
+        state.vocabulary, state.idf, state.exclude,
+        np.concatenate([state.days, parse_days([a.get("date") for a in new], len(new))]), floor, state.params)
+
+
 def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict], row_of: dict[str, int],
-           cfg: Config) -> tuple[dict, dict]:
-    """Incremental placement; returns the new clusters dict and placement counts."""
+           cfg: Config, state) -> tuple[dict, dict]:
+    """Incremental placement by :func:`pipeline.cluster.place.place`; returns the new clusters dict and counts."""
     import copy
 
-    dates = {a["id"]: a.get("date") for a in articles}
-    new_rows = np.asarray([row_of[a["id"]] for a in new], dtype=np.int64)
-    where = U.place_articles(np.asarray(x[new_rows]) if len(new) else np.zeros((0, x.shape[1])),
-                             [a.get("date") for a in new], clusters, x, row_of, dates,
-                             story_threshold=clusters.get("params", {}).get("story_threshold"))
+    from pipeline.cluster import place
+
+    n_old = len(articles) - len(new)
+    placed = place(np.asarray(x[n_old:]), [_doc_text(a) for a in new], [a.get("date") for a in new], state,
+                   np.asarray(x[:n_old])) if new else []
+    where = [None if p["theme"] is None else (p["theme"], p["story"]) for p in placed]
     out = copy.deepcopy(clusters)
     themes = {t["id"]: t for t in out["themes"]}
     grown: set[str] = set()
     fresh_story: dict[str, list[dict]] = {}  # new stories of existing themes, built in arrival order
-    story_t = float(out.get("params", {}).get("story_threshold") or 0.5)
+    story_t = float(state.params.get("story_threshold", 0.5))
     taken = {t["id"] for t in out["themes"]} | {s["id"] for t in out["themes"] for s in t.get("stories", [])}
     pool_new: list[dict] = []
     n_story = n_theme_only = 0
@@ -300,10 +366,17 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     young = not rebuild and len(articles) < cfg.update.recluster_below
     mode = "rebuild" if rebuild else ("recluster" if young else "place")
     if rebuild or young:
-        clusters = _cluster_pool(x, articles, cfg, previous=old_clusters)
+        clusters, state = _cluster_pool(x, articles, cfg, previous=old_clusters, return_state=True)
         placed = {"mode": mode}
     else:
-        clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg)
+        from pipeline.cluster import PlacementState
+
+        old_state = PlacementState.from_bytes(run.require(A.CLUSTER_STATE).read_bytes())
+        if old_state.ids != [a["id"] for a in existing]:
+            raise PipelineError(f"{run.path(A.CLUSTER_STATE)} does not match {run.path(A.ARTICLES)}; "
+                                f"re-run `pipeline cluster --out {run.root}` or update with --rebuild")
+        clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg, old_state)
+        state = extend_state(old_state, clusters, articles, x, len(existing))
         placed["mode"] = mode
     t_cluster = time.perf_counter()
 
@@ -356,6 +429,8 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
         tx.write_npy(A.SENTENCE_ROWS, sent_rows)
         tx.write_json(A.EMBED_INDEX, embed_index)
         tx.write_json(A.CLUSTERS, clusters)
+        if state is not None:
+            A.atomic_write_bytes(tx.target(A.CLUSTER_STATE), state.to_bytes())
         tx.write_json(A.SUMMARIES, doc)
         tx.write_json(A.CHANGES, changes)
         tx.write_json(f"updates/{number:04d}/changes.json", changes)

@@ -216,23 +216,29 @@ def test_rebuild_maps_ids_by_overlap(updated):
     assert old_ids <= {t["id"] for t in after["themes"]}  # clean topics: every old theme found again
 
 
-def test_place_articles_rule():
-    rng = np.random.default_rng(0)
-    centres = np.eye(8)[:2]
-    x = np.vstack([centres[0] + 0.05 * rng.standard_normal((6, 8)), centres[1] + 0.05 * rng.standard_normal((6, 8))])
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ids = [f"a{i}" for i in range(12)]
-    dates = {f"a{i}": "2017-03-01" for i in range(12)}
-    clusters = {"themes": [
-        {"id": "t0", "articles": [{"id": i} for i in ids[:6]], "stories": [{"id": "s0", "articles": [{"id": i} for i in ids[:6]]}]},
-        {"id": "t1", "articles": [{"id": i} for i in ids[6:]], "stories": [{"id": "s1", "articles": [{"id": i} for i in ids[6:]]}]},
-    ], "unclustered": []}
-    new = np.vstack([centres[0], centres[1], np.eye(8)[5], centres[0]])
-    got = U.place_articles(new, ["2017-03-02", None, None, "2017-05-01"], clusters, x,
-                           {a: i for i, a in enumerate(ids)}, dates)
-    assert got[0] == ("t0", "s0") and got[1] == ("t1", "s1")
-    assert got[2] is None  # fits no theme: to the pool
-    assert got[3] == ("t0", None)  # the theme, but two months after its story: a new story
+def test_two_placement_updates_in_a_row(updated, tmp_path):
+    """The placement state grows with each update, so the next update places against every earlier article."""
+    from pipeline.cluster import PlacementState
+
+    out, _, _ = updated
+    state = PlacementState.from_bytes((out / A.CLUSTER_STATE).read_bytes())
+    arts = [json.loads(x)["id"] for x in (out / A.ARTICLES).read_text().splitlines()]
+    clusters = json.loads((out / A.CLUSTERS).read_text())
+    assert state.ids == arts and state.theme_ids == [t["id"] for t in clusters["themes"]]
+    assert state.knn_story.shape[0] == len(arts) == state.entities.shape[0] == len(state.days)
+    row = {a: i for i, a in enumerate(arts)}
+    for ti, t in enumerate(clusters["themes"]):
+        assert all(state.theme[row[m["id"]]] == ti for m in t["articles"])
+    rng = random.Random(3)
+    c = tmp_path / "day3.jsonl"
+    c.write_text("".join(json.dumps(_article("storm", i, rng, 11)) + "\n" for i in range(20, 24)))
+    _run(tmp_path, "update", str(c), "--out", str(out), *PLACE)
+    ids = _by_input(out)
+    after = json.loads((out / A.CLUSTERS).read_text())
+    theme_of = {m["id"]: t["id"] for t in after["themes"] for m in t["articles"]}
+    storm_theme = max((t for t in clusters["themes"] if any(m["id"] == ids["storm-0"] for m in t["articles"])),
+                      key=lambda t: t["size"])["id"]
+    assert [theme_of.get(ids[f"storm-{i}"]) for i in range(20, 24)] == [storm_theme] * 4  # joined update 1's theme
 
 
 def test_new_id_never_reuses():

@@ -10,9 +10,10 @@ The rule (README / issue 13), for one new article with vector ``v`` (L2-normalis
    under 30 articles). It joins a theme only when its best theme similarity is at least the run's
    ``theme_threshold`` -- the cut of the theme tree, and the bar of the polish that left articles unclustered --
    and then the theme its own vector is most similar to on average (the final polish) -- provided that mean
-   cosine is at least the theme's *floor*, the lowest mean cosine any of its members has to the rest of it (a new
-   article less like the theme than every member is an outlier; neighbour lists alone cannot see that, since an
-   outlier's nearest neighbours still lie in some theme). Else it stays unplaced.
+   cosine is at least the theme's *floor*: the lower of the lowest mean cosine any of its members has to the rest
+   of it and the members' mean less 3 standard deviations (:func:`theme_floor`; a new article further below the
+   theme than that is an outlier; neighbour lists alone cannot see that, since an outlier's nearest neighbours
+   still lie in some theme). Else it stays unplaced.
 3. *Story.* Inside that theme, its mean story similarity to each story (:mod:`pipeline.cluster.stories`: smoothed
    vector cosine, entity TF-IDF with the run's vocabulary and weights, time kernel on the dates) decides: it joins
    the best story when that mean is at least the run's ``story_threshold`` (the story cut), else it starts a new
@@ -85,7 +86,7 @@ class PlacementState:
             if len(rows) > 1:
                 tot = x[rows].sum(axis=0, dtype=np.float64)
                 own = x[rows].astype(np.float64)
-                floor[ti] = float(((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1)).min())
+                floor[ti] = theme_floor((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1))
         params = {
             "version": STATE_VERSION, "theme_threshold": float(t_theme), "story_threshold": float(t_story),
             "snn_weight": core.SNN_WEIGHT if space.knn_snn.shape[1] else 0.0, "story": stories.story_weights(),
@@ -126,6 +127,18 @@ class PlacementState:
             raise ClusterError(f"cluster state version {state.params.get('version')} should be {STATE_VERSION}; "
                                "re-run `pipeline cluster`.")
         return state
+
+
+#: A theme's floor: the lower of its members' lowest mean cosine to the rest of it and their mean less this many
+#: standard deviations. The lowest alone turns away about 1 in (n + 1) articles of the theme's own kind (each is as
+#: likely as any member to be the least typical); 3 sigma of the members' spread turns away about 1 in 700.
+FLOOR_SIGMAS = 3.0
+
+
+def theme_floor(loo: np.ndarray) -> float:
+    """The floor of a theme from its members' leave-one-out mean cosine similarities (see :data:`FLOOR_SIGMAS`)."""
+    loo = np.asarray(loo, dtype=np.float64)
+    return float(min(loo.min(), loo.mean() - FLOOR_SIGMAS * loo.std()))
 
 
 def _top_rows(q: np.ndarray, x: np.ndarray, k: int, chunk: int = 8192) -> np.ndarray:
