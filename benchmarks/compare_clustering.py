@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import warnings
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: ``../shared/data`` beside the repo; ``SHARED_DATA`` overrides it (a git worktree sits elsewhere).
+DATA = Path(os.environ.get("SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 CACHE = Path("/tmp/cluster2")
 EMBED_CACHE = Path("/tmp/cluster2_cache")
 METRICS = ["ari", "nmi", "ami", "v_measure", "bcubed_precision", "bcubed_recall", "bcubed_f1"]
@@ -80,7 +82,9 @@ def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
     for a in arts:
         h.update((a.get("title") or "").encode() + b"\x00" + a["text"].encode() + b"\x01")
     for mod in (pipeline.embed, pipeline.runner):
-        h.update(Path(mod.__file__).read_bytes())
+        f = Path(mod.__file__)
+        for src in sorted(f.parent.glob("*.py")) if f.name == "__init__.py" else [f]:  # a package: all its modules
+            h.update(src.read_bytes())
     path = CACHE / f"{name}_{kind}_{h.hexdigest()[:12]}.npy"
     if path.exists():
         return np.load(path)

@@ -77,6 +77,7 @@ class SummarizeConfig(_Section):
     words: int | None = Field(100, ge=10)
     sentences: int | None = Field(None, ge=1)
     stories: bool = True
+    dangling: Literal["unit", "drop", "allow"] = "unit"
 
 
 class ReportConfig(_Section):
@@ -99,6 +100,10 @@ class RayConfig(_Section):
     block_rows: int = Field(1024, ge=1, description="sentences per Ray Data block")
 
 
+class UpdateConfig(_Section):
+    recluster_below: int = Field(2000, ge=0, description="below this many articles an update re-clusters everything")
+
+
 class Config(_Section):
     engine: Literal["local", "ray"] = "local"
     ray: RayConfig = Field(default_factory=RayConfig)
@@ -108,6 +113,7 @@ class Config(_Section):
     summarize: SummarizeConfig = Field(default_factory=SummarizeConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    update: UpdateConfig = Field(default_factory=UpdateConfig)
 
     def section(self, name: str) -> dict[str, Any]:
         """The plain dict of one stage's keys (what that stage declares it reads); a top-level value (``engine``)
