@@ -34,7 +34,7 @@ from pipeline import update as U
 from pipeline.artifacts import RunFolder, sha256_file
 from pipeline.config import Config
 from pipeline.runner import (
-    Progress, _quiet, content_text, embed_articles, make_embedder, package_versions, summarize_groups,
+    Progress, _engine, _quiet, content_text, embed_articles, package_versions, summarize_groups,
 )
 
 #: Config keys that do not change what a run folder holds (speed, caches, display): an update may differ in them.
@@ -345,7 +345,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     if not files:
         raise PipelineError("nothing new to add: every input was already read by this run folder"
                             if skipped else "no input given")
-    embedder = embedder or make_embedder(cfg, progress=progress)
+    embedder = embedder or _engine(cfg).embedder(cfg, progress=progress)  # new sentences on the engine
     _check_model(manifest, embedder, run.root)
     existing = run.read_jsonl(A.ARTICLES)
     index = {"minhash": np.asarray(run.read_npy(A.MINHASH_INDEX)), "content": np.asarray(run.read_npy(A.CONTENT_INDEX))}
