@@ -99,6 +99,21 @@ def test_ray_engine_without_ray_is_one_clear_line(tmp_path, monkeypatch):
     assert "Traceback" not in res.output
 
 
+def test_unreachable_ray_address_fails_fast_with_one_line(tmp_path):
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("a Ray is already connected in this process (the engine reuses it)")
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(EngineError) as err:
+        get_engine(_cfg(tmp_path, "ray", f"ray.address=127.0.0.1:{port}"))
+    assert str(err.value).startswith(f"cannot reach the Ray cluster at ray.address='127.0.0.1:{port}'")
+    assert "\n" not in str(err.value)
+
+
 def test_unknown_engine_is_a_config_error(tmp_path):
     from pipeline.config import ConfigError
 

@@ -104,6 +104,22 @@ def _solve_chunk(tasks: list, ctx: dict) -> list:
     return [_group_summary(t, ctx) for t in tasks]
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a ``host:port`` (or ``ray://host:port``) nobody listens on: ``ray.init`` would retry for
+    minutes. ``auto`` and other forms are left to Ray."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise EngineError(f"cannot reach the Ray cluster at ray.address={address!r}: "
+                          f"{exc.strerror or exc.__class__.__name__}") from None
+
+
 class RayEngine:
     """Connects to ``ray.address`` (or starts a local Ray with ``ray.num_cpus`` CPUs) on first use."""
 
@@ -119,6 +135,7 @@ class RayEngine:
             kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
             try:
                 if rcfg.address:
+                    _check_reachable(rcfg.address)
                     ray.init(address=rcfg.address, **kwargs)
                 else:
                     ray.init(num_cpus=rcfg.num_cpus, **kwargs)
