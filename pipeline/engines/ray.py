@@ -43,13 +43,18 @@ def _quiet_ray_data() -> None:
 
 
 class _EmbedActor:
-    """One model per actor process; ``__call__`` embeds a batch of texts (no cache: the driver owns it)."""
+    """One model per actor process; ``__call__`` embeds a batch of texts (no cache: the driver owns it).
 
-    def __init__(self, cfg_json: dict):
+    The config travels as a class attribute of a subclass made per job (:func:`_actor_class`), not as a constructor
+    argument, so restarting a killed actor never depends on an object in the store."""
+
+    CFG: dict = {}
+
+    def __init__(self):
         from pipeline.config import Config
         from pipeline.runner import make_embedder
 
-        cfg = Config.model_validate(cfg_json)
+        cfg = Config.model_validate(self.CFG)
         self.embedder = make_embedder(cfg)
         self.pid = os.getpid()
 
@@ -65,6 +70,10 @@ class _EmbedActor:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux: the actor's peak memory so far
         return {"i": np.asarray(batch["i"], dtype=np.int64), "vec": np.asarray(vecs, dtype=np.float32),
                 "tokens": tokens, "pid": np.full(n, self.pid, dtype=np.int64), "rss_kb": np.full(n, rss, np.int64)}
+
+
+def _actor_class(cfg_json: dict) -> type:
+    return type("EmbedActor", (_EmbedActor,), {"CFG": cfg_json})
 
 
 class _RayMapper:
@@ -200,7 +209,7 @@ class RayEngine:
         out = np.zeros((n, dim), np.float32)
         actors = max(1, min(int(self.cfg.actors or self.cpus()), len(blocks)))
         ds = ray.data.from_arrow(blocks).map_batches(
-            _EmbedActor, fn_constructor_kwargs={"cfg_json": cfg_json}, batch_size=int(self.cfg.batch_size),
+            _actor_class(cfg_json), batch_size=int(self.cfg.batch_size),
             compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1, batch_format="numpy", zero_copy_batch=True,
             max_restarts=-1, max_task_retries=-1,
         )
