@@ -222,6 +222,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
     days = stories.parse_days(new_dates, len(v))
     t_theme, t_story = float(state.params["theme_threshold"]), float(state.params["story_threshold"])
+    in_theme: dict[int, list[int]] = {}
     for i in range(len(v)):
         best = float(sim[i].max())
         out[i]["theme_similarity"] = round(best, 4)
@@ -231,24 +232,40 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         if cos[i, ti] < state.theme_floor[ti] - 1e-9:
             continue
         out[i]["theme"] = state.theme_ids[ti]
+        in_theme.setdefault(ti, []).append(i)
+    for ti, new_rows in in_theme.items():  # all the new articles of one theme against its stories at once
         s_idx = np.flatnonzero(state.story_theme == ti)
-        scores = [_story_score(i, vs, ev, days, xs, state, si) for si in s_idx]
-        if scores:
-            j = int(np.argmax(scores))
-            out[i]["story_similarity"] = round(float(scores[j]), 4)
-            if scores[j] >= t_story - 1e-9:
+        if not len(s_idx):
+            continue
+        scores = _story_scores(np.asarray(new_rows), vs, ev, days, xs, state, s_idx)
+        for r, i in enumerate(new_rows):
+            j = int(np.argmax(scores[r]))
+            out[i]["story_similarity"] = round(float(scores[r, j]), 4)
+            if scores[r, j] >= t_story - 1e-9:
                 out[i]["story"] = state.story_ids[s_idx[j]]
     return out
 
 
-def _story_score(i: int, vs, ev, days, xs, state: PlacementState, si: int) -> float:
-    """Mean story similarity of new article ``i`` to the members of story ``si``: the build's
-    :func:`pipeline.cluster.stories.story_parts` with the run's saved weights."""
+def _story_scores(new_rows: np.ndarray, vs, ev, days, xs, state: PlacementState, s_idx: np.ndarray) -> np.ndarray:
+    """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
+    of one theme: the build's :func:`pipeline.cluster.stories.story_parts` with the run's saved weights, on all of
+    them stacked at once (the parts are pairwise, so stacking does not change any pair's similarity)."""
     import scipy.sparse as sp
 
     from pipeline.cluster import stories
 
-    rows = np.flatnonzero(state.story == si)
-    parts = stories.story_parts(np.vstack([vs[i : i + 1], xs[rows]]), sp.vstack([ev[i], state.entities[rows]]).tocsr(),
-                                np.concatenate([days[i : i + 1], state.days[rows]]), state.params["story"])
-    return float(stories.mean_similarity([(p[:1], w) for p, w in parts], [(p[1:], w) for p, w in parts])[0])
+    member = np.flatnonzero(np.isin(state.story, s_idx))
+    local = np.searchsorted(s_idx, state.story[member])
+    group = sp.csr_matrix((np.ones(len(member)), (local, np.arange(len(member)))), shape=(len(s_idx), len(member)))
+    size = np.maximum(np.asarray(group.sum(axis=1)).ravel(), 1.0)
+    k = len(new_rows)
+    parts = stories.story_parts(np.vstack([vs[new_rows], xs[member]]),
+                                sp.vstack([ev[new_rows], state.entities[member]]).tocsr(),
+                                np.concatenate([days[new_rows], state.days[member]]), state.params["story"])
+    total = np.zeros((k, len(s_idx)))
+    for p, w in parts:
+        a, b = p[:k], p[k:]
+        sums = group @ b  # (n_stories, features): each story's feature sum
+        d = a @ (sums.T if not sp.issparse(sums) else sums.T)
+        total += w * (d.toarray() if sp.issparse(d) else np.asarray(d))
+    return total / size[None, :]
