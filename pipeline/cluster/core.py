@@ -200,9 +200,9 @@ def cluster_articles(
     return_state : bool
         Also return the :class:`pipeline.cluster.place.PlacementState` of this result.
     mapper : callable, optional
-        ``mapper(fn, items, *shared) -> [fn(item, *shared) for item in items]``, the map that runs the independent
-        pieces (micro-clustering blocks, each theme's stories); default a plain loop. An engine (Ray) passes its
-        own; the result does not depend on it.
+        ``mapper(fn, items, *shared)``: ``fn(item, *shared)`` of every item, in item order (an iterable); the map
+        that runs the independent pieces (micro-clustering blocks, each theme's stories). Default: a plain loop. An
+        engine (Ray) passes its own; the result does not depend on it.
 
     Returns
     -------

@@ -49,23 +49,29 @@ def _leaves(x: np.ndarray, max_leaves: int, random_state: int,
     Up to ``max_leaves`` articles every article is a leaf. Above, spherical k-means micro-clusters: ``max_leaves``
     articles drawn with ``random_state`` seed the centres, then ``LEAF_ITERATIONS`` Lloyd passes (each O(n m d),
     linear in n for the fixed m). Each pass is a map over blocks of ``LEAF_BLOCK`` rows (:func:`_leaf_block`) and
-    a reduce adding the block sums in block order, so ``mapper`` (``mapper(fn, blocks, *shared)``, default: a plain
-    loop) may run the blocks anywhere, e.g. as Ray tasks, and the result is the same to the bit.
+    a reduce adding the block sums in block order, so ``mapper`` (``mapper(fn, blocks, *shared)``, an iterable of the
+    results in block order; default: a plain loop) may run the blocks anywhere, e.g. as Ray tasks, and the result is
+    the same to the bit.
     """
     n = x.shape[0]
     if n <= max_leaves:
         return np.arange(n), x.astype(np.float64), np.ones(n)
-    mapper = mapper or _map_here
     rng = np.random.default_rng(random_state)
     centers = x[np.sort(rng.choice(n, size=max_leaves, replace=False))].astype(np.float32)
     blocks = [x[a : a + LEAF_BLOCK] for a in range(0, n, LEAF_BLOCK)]
     for _ in range(LEAF_ITERATIONS + 1):
-        parts = mapper(_leaf_block, blocks, centers, max_leaves)
-        labels = np.concatenate([p[0] for p in parts])
-        sums, sizes = parts[0][1].copy(), parts[0][2].copy()
-        for p in parts[1:]:
-            sums += p[1]
-            sizes += p[2]
+        # one block's partial sums at a time (a generator here; the Ray mapper yields its results in order too)
+        parts = (mapper(_leaf_block, blocks, centers, max_leaves) if mapper is not None
+                 else (_leaf_block(b, centers, max_leaves) for b in blocks))
+        chunks, sums, sizes = [], None, None
+        for lab_b, sums_b, sizes_b in parts:
+            chunks.append(lab_b)
+            if sums is None:
+                sums, sizes = sums_b.copy(), sizes_b.copy()
+            else:
+                sums += sums_b
+                sizes += sizes_b
+        labels = np.concatenate(chunks)
         keep = sizes > 0
         centers = (sums[keep] / np.maximum(np.linalg.norm(sums[keep], axis=1, keepdims=True), 1e-12))
         centers = centers.astype(np.float32)

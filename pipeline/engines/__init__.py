@@ -4,8 +4,8 @@ An engine is chosen by the ``engine`` config key (``--engine`` on the CLI) and g
 
 - ``embedder(cfg, progress)``: the object whose ``encode`` embeds the sentences (the vector cache is read and
   written on the driver in both engines, so a run on one engine reuses the vectors of a run on the other);
-- ``mapper``: ``mapper(fn, items, *shared) -> [fn(item, *shared) ...]`` for the cluster stage's independent pieces
-  (micro-clustering blocks, each theme's stories), or ``None`` for a plain loop;
+- ``mapper``: ``mapper(fn, items, *shared)`` -> ``fn(item, *shared)`` of each item, in order (an iterable), for
+  the cluster stage's independent pieces (micro-clustering blocks, each theme's stories), or ``None`` for a loop;
 - ``solver``: ``solver(tasks, ctx, workers) -> summaries`` for the summarize stage's groups, or ``None``.
 
 The local engine never imports ray; :func:`get_engine` imports :mod:`pipeline.engines.ray` only for ``engine: ray``

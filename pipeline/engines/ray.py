@@ -77,9 +77,9 @@ def _actor_class(cfg_json: dict) -> type:
 
 
 class _RayMapper:
-    """``mapper(fn, items, *shared)`` as Ray tasks, results in item order. Large arrays among the items are put in
-    the object store once per mapper (the micro-clustering passes reuse the same blocks), shared arguments once per
-    call."""
+    """``mapper(fn, items, *shared)`` as Ray tasks, the results yielded in item order. Large arrays among the items
+    are put in the object store once per mapper (the micro-clustering passes reuse the same blocks), shared
+    arguments once per call."""
 
     def __init__(self):
         self._refs: dict[int, tuple] = {}
@@ -95,16 +95,25 @@ class _RayMapper:
             return hit[1]
         return obj
 
-    def __call__(self, fn: Callable, items: Sequence, *shared) -> list:
+    def __call__(self, fn: Callable, items: Sequence, *shared):
+        """Submits every item at once, then yields the results in item order, one at a time (the driver never
+        holds all the micro-clustering blocks' partial sums together)."""
         import ray
 
         if not items:
-            return []
+            return iter(())
         remote = self._remote.get(fn)
         if remote is None:
             remote = self._remote[fn] = ray.remote(num_cpus=1, max_retries=3)(fn)
         shared_refs = [ray.put(s) for s in shared]
-        return ray.get([remote.remote(self._ref(item), *shared_refs) for item in items])
+        refs = [remote.remote(self._ref(item), *shared_refs) for item in items]
+
+        def results():
+            for k in range(len(refs)):
+                ref, refs[k] = refs[k], None
+                yield ray.get(ref)
+
+        return results()
 
 
 def _solve_chunk(tasks: list, ctx: dict) -> list:
