@@ -29,13 +29,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.cluster import tree
+from pipeline.cluster import stories, tree
 from pipeline.cluster.cuts import GRID_STEP, REFINE_ITERATIONS, _dense_groups, _refine, _silhouette_basis, _silhouettes
 from pipeline.cluster.entities import EntityVectors, exclude_words
 from pipeline.cluster.errors import ClusterError, _check
 from pipeline.cluster.ids import _assign_ids
 from pipeline.cluster.keywords import KEYWORD_CHARS, _Keywords, _surface_forms, _unique_labels
-from pipeline.cluster.stories import STORY_THRESHOLD, parse_days, story_parts, theme_stories
+from pipeline.cluster.stories import STORY_THRESHOLD, parse_days
 from pipeline.cluster.tree import _cut, _group_sums, _knn, _leaves, _prefix_for, _smooth_from, _snn, _upgma
 
 #: Nearest neighbours per article whose overlap is the theme tree's similarity (capped at a tenth of the articles);
@@ -141,13 +141,21 @@ def _themes(sp_: _Space, n_themes, threshold, min_size: int, random_state: int):
     return theme_rows, rest, t_theme, chosen
 
 
-def _stories(sp_: _Space, theme_rows, ents, days, t_story: float, random_state: int) -> list[list[np.ndarray]]:
-    parts = story_parts(sp_.xs, ents, days)
+def _stories(sp_: _Space, theme_rows, ents, days, t_story: float, random_state: int):
+    """(stories of each theme as row arrays, (n, EVENT_SMOOTH_K) rows averaged into each story vector; -1 = none)."""
+    k = stories.EVENT_SMOOTH_K
+    knn_event = np.full((sp_.x.shape[0], k), -1, dtype=np.int64)
     out = []
     for ti, rows in enumerate(theme_rows):
-        sub = [(p[rows], w) for p, w in parts]
-        out.append([rows[q] for q in theme_stories(sub, sp_.xs[rows], t_story, random_state + ti)])
-    return out
+        if len(rows) <= tree.MAX_LEAVES:
+            nn = rows[stories.event_neighbours(sp_.x[rows], ents[rows], days[rows])]
+        else:  # no theme x theme matrix: the run's cosine-smoothed neighbours
+            nn = sp_.knn_story[rows][:, :k]
+        knn_event[rows, : nn.shape[1]] = nn
+        xs = _smooth_from(sp_.x, knn_event[rows])
+        sub = stories.story_parts(xs, ents[rows], days[rows])
+        out.append([rows[q] for q in stories.theme_stories(sub, xs, t_story, random_state + ti)])
+    return out, knn_event
 
 
 def cluster_articles(
@@ -222,7 +230,7 @@ def cluster_articles(
         warnings.warn("no theme found: all articles listed as unclustered.", stacklevel=2)
     entities, ents = EntityVectors.fit(docs, exclude)
     t_story = float(story_threshold) if story_threshold is not None else STORY_THRESHOLD
-    story_rows = _stories(space, theme_rows, ents, days, t_story, random_state)
+    story_rows, knn_event = _stories(space, theme_rows, ents, days, t_story, random_state)
     themes = _describe(theme_rows, story_rows, rest, x, docs, ids, exclude, n_keywords, previous)
     params.update(
         theme_threshold=round(float(t_theme), 4), chosen_by=chosen,
@@ -238,7 +246,7 @@ def cluster_articles(
         return result
     from pipeline.cluster.place import PlacementState
 
-    return result, PlacementState.build(result, ids, space, entities, ents, days, t_theme, t_story)
+    return result, PlacementState.build(result, ids, space, knn_event, entities, ents, days, t_theme, t_story)
 
 
 def _describe(theme_rows, story_rows, rest, x, docs, ids, exclude, n_keywords, previous) -> list[dict]:

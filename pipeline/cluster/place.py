@@ -13,8 +13,10 @@ The rule (README / issue 13), for one new article with vector ``v`` (L2-normalis
    cosine is at least the theme's *floor*, the lowest mean cosine any of its members has to the rest of it (a new
    article less like the theme than every member is an outlier; neighbour lists alone cannot see that, since an
    outlier's nearest neighbours still lie in some theme). Else it stays unplaced.
-3. *Story.* Inside that theme, its mean story similarity to each story (:mod:`pipeline.cluster.stories`: smoothed
-   vector cosine, entity TF-IDF with the run's vocabulary and weights, time kernel on the dates) decides: it joins
+3. *Story.* Inside that theme, its story vector is the mean of itself and its ``EVENT_SMOOTH_K - 1`` most
+   story-similar members (as each member's was built), and its mean story similarity to each story
+   (:mod:`pipeline.cluster.stories`: story-vector cosine + entity correction with the run's vocabulary and idf + time
+   correction on the dates, with the run's saved weights) decides: it joins
    the best story when that mean is at least the run's ``story_threshold`` (the story cut), else it starts a new
    story in the theme (``story: None``).
 
@@ -53,6 +55,7 @@ class PlacementState:
     story_theme: np.ndarray  # (n_stories,) theme index of each story
     knn_story: np.ndarray  # (n, k_story) rows averaged into each smoothed vector
     knn_snn: np.ndarray  # (n, k_snn) shared-neighbour lists (k_snn = 0 under 30 articles)
+    knn_event: np.ndarray  # (n, k_event) rows averaged into each story vector (-1: none)
     entities: object  # (n, n_entities) CSR
     vocabulary: list[str]
     idf: np.ndarray
@@ -62,7 +65,7 @@ class PlacementState:
     params: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, result: dict, ids: list[str], space, entities, ents, days, t_theme: float,
+    def build(cls, result: dict, ids: list[str], space, knn_event, entities, ents, days, t_theme: float,
               t_story: float) -> PlacementState:
         from pipeline.cluster import core, stories
 
@@ -92,7 +95,7 @@ class PlacementState:
         }
         return cls(list(ids), theme, story, [t["id"] for t in result["themes"]], story_ids,
                    np.asarray(story_theme, dtype=np.int64), space.knn_story.astype(np.int32),
-                   space.knn_snn.astype(np.int32), ents.tocsr(), list(entities.vocabulary),
+                   space.knn_snn.astype(np.int32), np.asarray(knn_event, dtype=np.int32), ents.tocsr(), list(entities.vocabulary),
                    np.asarray(entities.idf), sorted(entities.exclude), np.asarray(days, dtype=np.float64), floor, params)
 
     # ---------------------------------------------------------------------------------------- saving
@@ -105,7 +108,7 @@ class PlacementState:
         np.savez_compressed(
             buf, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
             theme=self.theme, story=self.story, story_theme=self.story_theme, knn_story=self.knn_story,
-            knn_snn=self.knn_snn, idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
+            knn_snn=self.knn_snn, knn_event=self.knn_event, idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
             ent_indptr=e.indptr, ent_shape=np.asarray(e.shape), theme_floor=self.theme_floor)
         return buf.getvalue()
 
@@ -118,7 +121,7 @@ class PlacementState:
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             ents = sp.csr_matrix((z["ent_data"], z["ent_indices"], z["ent_indptr"]), shape=tuple(z["ent_shape"]))
             state = cls(meta["ids"], z["theme"], z["story"], meta["theme_ids"], meta["story_ids"], z["story_theme"],
-                        z["knn_story"], z["knn_snn"], ents, meta["vocabulary"], z["idf"], meta["exclude"],
+                        z["knn_story"], z["knn_snn"], z["knn_event"], ents, meta["vocabulary"], z["idf"], meta["exclude"],
                         z["days"], z["theme_floor"], meta["params"])
         except (OSError, ValueError, KeyError) as e:
             raise ClusterError(f"cluster state is unreadable ({e}); re-run `pipeline cluster`.") from None
@@ -208,6 +211,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     sim, cos = _theme_scores(v, vs, x, xs, state)
     ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
     days = stories.parse_days(new_dates, len(v))
+    xe = _smooth_from(x, state.knn_event)  # the members' story vectors, as built
     t_theme, t_story = float(state.params["theme_threshold"]), float(state.params["story_threshold"])
     for i in range(len(v)):
         best = float(sim[i].max())
@@ -218,24 +222,36 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         if cos[i, ti] < state.theme_floor[ti] - 1e-9:
             continue
         out[i]["theme"] = state.theme_ids[ti]
-        s_idx = np.flatnonzero(state.story_theme == ti)
-        scores = [_story_score(i, vs, ev, days, xs, state, si) for si in s_idx]
-        if scores:
-            j = int(np.argmax(scores))
-            out[i]["story_similarity"] = round(float(scores[j]), 4)
-            if scores[j] >= t_story - 1e-9:
-                out[i]["story"] = state.story_ids[s_idx[j]]
+        sid, score = _best_story(v[i], ev[i], days[i], ti, x, xe, state)
+        out[i]["story_similarity"] = None if score is None else round(score, 4)
+        if score is not None and score >= t_story - 1e-9:
+            out[i]["story"] = sid
     return out
 
 
-def _story_score(i: int, vs, ev, days, xs, state: PlacementState, si: int) -> float:
-    """Mean story similarity of new article ``i`` to the members of story ``si``: the build's
-    :func:`pipeline.cluster.stories.story_parts` with the run's saved weights."""
+def _best_story(v, e, day, ti: int, x, xe, state: PlacementState) -> tuple[str | None, float | None]:
+    """(the story of theme ``ti`` with the highest mean story similarity to the new article, that mean): the
+    build's :func:`pipeline.cluster.stories.story_parts` with the run's saved weights, on story vectors smoothed
+    the build's way (the new article's over itself and its most story-similar members of the theme)."""
     import scipy.sparse as sp
 
     from pipeline.cluster import stories
 
-    rows = np.flatnonzero(state.story == si)
-    parts = stories.story_parts(np.vstack([vs[i : i + 1], xs[rows]]), sp.vstack([ev[i], state.entities[rows]]).tocsr(),
-                                np.concatenate([days[i : i + 1], state.days[rows]]), state.params["story"])
-    return float(stories.mean_similarity([(p[:1], w) for p, w in parts], [(p[1:], w) for p, w in parts])[0])
+    w = state.params["story"]
+    rows = np.flatnonzero(state.theme == ti)
+    ents = sp.vstack([e, state.entities[rows]]).tocsr()
+    days = np.concatenate([[day], state.days[rows]])
+    raw = stories.story_parts(np.vstack([v[None, :], x[rows]]), ents, days, w)
+    sim = stories.mean_similarity([(p[:1], wt) for p, wt in raw], [(p[1:], wt) for p, wt in raw], each=True)
+    k = min(state.knn_event.shape[1], len(rows) + 1)
+    near = rows[np.argsort(-sim, kind="stable")[: k - 1]]
+    ve = (v.astype(np.float64) + x[near].sum(axis=0, dtype=np.float64))
+    ve = (ve / max(np.linalg.norm(ve), 1e-12)).astype(np.float32)
+    parts = stories.story_parts(np.vstack([ve[None, :], xe[rows]]), ents, days, w)
+    best, best_sid = None, None
+    for si in np.flatnonzero(state.story_theme == ti):
+        members = 1 + np.flatnonzero(state.story[rows] == si)
+        score = float(stories.mean_similarity([(p[:1], wt) for p, wt in parts], [(p[members], wt) for p, wt in parts])[0])
+        if best is None or score > best:
+            best, best_sid = score, state.story_ids[si]
+    return best_sid, best
