@@ -368,8 +368,10 @@ def make_events(n_themes=6, n_stories=2, per=10, seed=1):
     for t, (_, s) in zip(gold_t, gold_s):
         place_ = PLACES[(t * n_stories + s) % len(PLACES)]
         count = 10 * (t * n_stories + s) + 7
-        other = PLACES[rng.integers(len(PLACES))]
-        texts.append(f"Officials in {place_} said {count} people were hurt. A reporter from {other} was there.")
+        other = PLACES[n_themes * n_stories + rng.integers(len(PLACES) - n_themes * n_stories)]  # no event's place
+        mayor = f"Ana Vel{t * n_stories + s}"
+        texts.append(f"Officials in {place_} said {count} people were hurt in {place_}. Mayor {mayor} of {place_} "
+                     f"visited with {count} rescuers. A reporter from {other} was there.")
         day = 1 + 40 * s + int(rng.integers(0, 4))
         dates.append(f"2017-{1 + day // 28:02d}-{1 + day % 28:02d}")
     return x, texts, dates, gold_t, gold_s

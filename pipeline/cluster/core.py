@@ -147,13 +147,14 @@ def _stories(sp_: _Space, theme_rows, ents, days, t_story: float, random_state: 
     knn_event = np.full((sp_.x.shape[0], k), -1, dtype=np.int64)
     out = []
     for ti, rows in enumerate(theme_rows):
+        e = stories.reweight(ents[rows], stories.theme_idf(ents[rows]))
         if len(rows) <= tree.MAX_LEAVES:
-            nn = rows[stories.event_neighbours(sp_.x[rows], ents[rows], days[rows])]
+            nn = rows[stories.event_neighbours(sp_.x[rows], e, days[rows])]
         else:  # no theme x theme matrix: the run's cosine-smoothed neighbours
             nn = sp_.knn_story[rows][:, :k]
         knn_event[rows, : nn.shape[1]] = nn
         xs = _smooth_from(sp_.x, knn_event[rows])
-        sub = stories.story_parts(xs, ents[rows], days[rows])
+        sub = stories.story_parts(xs, e, days[rows])
         out.append([rows[q] for q in stories.theme_stories(sub, xs, t_story, random_state + ti)])
     return out, knn_event
 

@@ -15,7 +15,8 @@ The rule (README / issue 13), for one new article with vector ``v`` (L2-normalis
    outlier's nearest neighbours still lie in some theme). Else it stays unplaced.
 3. *Story.* Inside that theme, its story vector is the mean of itself and its ``EVENT_SMOOTH_K - 1`` most
    story-similar members (as each member's was built), and its mean story similarity to each story
-   (:mod:`pipeline.cluster.stories`: story-vector cosine + entity correction with the run's vocabulary and idf + time
+   (:mod:`pipeline.cluster.stories`: story-vector cosine + entity correction with the run's vocabulary, idf and the
+   theme's local idf + time
    correction on the dates, with the run's saved weights) decides: it joins
    the best story when that mean is at least the run's ``story_threshold`` (the story cut), else it starts a new
    story in the theme (``story: None``).
@@ -239,7 +240,8 @@ def _best_story(v, e, day, ti: int, x, xe, state: PlacementState) -> tuple[str |
 
     w = state.params["story"]
     rows = np.flatnonzero(state.theme == ti)
-    ents = sp.vstack([e, state.entities[rows]]).tocsr()
+    idf = stories.theme_idf(state.entities[rows], w["theme_idf_floor"])  # the build's theme-local weights (same members)
+    ents = stories.reweight(sp.vstack([e, state.entities[rows]]).tocsr(), idf)
     days = np.concatenate([[day], state.days[rows]])
     raw = stories.story_parts(np.vstack([v[None, :], x[rows]]), ents, days, w)
     sim = stories.mean_similarity([(p[:1], wt) for p, wt in raw], [(p[1:], wt) for p, wt in raw], each=True)
