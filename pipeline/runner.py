@@ -309,7 +309,7 @@ _POOL_CTX: dict = {}
 
 def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) -> list[dict]:
     """Candidates of a group's articles -> the chosen summary sentences with citations."""
-    from pipeline.summarize import Candidate, summarize_group
+    from pipeline.summarize import Candidate, citation, summarize_group
 
     ctx = ctx if ctx is not None else _POOL_CTX
     by_id, row_of, starts, sent_vecs, cfg = ctx["by_id"], ctx["row_of"], ctx["starts"], ctx["vecs"], ctx["cfg"]
@@ -322,18 +322,18 @@ def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) ->
         n = len(art["sentences"])
         weights[aid] = float(sim)
         for j, (s, e) in enumerate(art["sentences"]):
-            cands.append(Candidate(aid, s, e, art["text"][s:e], j, n, art.get("date")))
+            cands.append(Candidate(aid, s, e, art["text"][s:e], j, n, art.get("date"), source=art.get("source")))
             rows.append(int(starts[r]) + j)
     if not cands:
         return []
     # One article: its own concepts decide little, so the greedy solver (4x faster, deterministic) is enough.
     extra = {"solver": "greedy"} if len(members) == 1 else {}
+    extra["dangling"] = cfg.summarize.dangling
     chosen = summarize_group(
         cands, np.asarray(sent_vecs[rows]), words=cfg.summarize.words, sentences=cfg.summarize.sentences,
         article_weights=weights, **extra,
     )
-    return [{"article_id": cands[i].article_id, "start": cands[i].start, "end": cands[i].end, "text": cands[i].text}
-            for i in chosen]
+    return [citation(cands[i]) for i in chosen]
 
 
 def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) -> list[list[dict]]:

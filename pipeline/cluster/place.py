@@ -10,14 +10,14 @@ The rule (README / issue 13), for one new article with vector ``v`` (L2-normalis
    under 30 articles). It joins a theme only when its best theme similarity is at least the run's
    ``theme_threshold`` -- the cut of the theme tree, and the bar of the polish that left articles unclustered --
    and then the theme its own vector is most similar to on average (the final polish) -- provided that mean
-   cosine is at least the theme's *floor*, the lowest mean cosine any of its members has to the rest of it (a new
-   article less like the theme than every member is an outlier; neighbour lists alone cannot see that, since an
-   outlier's nearest neighbours still lie in some theme). Else it stays unplaced.
+   cosine is at least the theme's *floor*: the lower of the lowest mean cosine any of its members has to the rest
+   of it and the members' mean less 3 standard deviations (:func:`theme_floor`; a new article further below the
+   theme than that is an outlier; neighbour lists alone cannot see that, since an outlier's nearest neighbours
+   still lie in some theme). Else it stays unplaced.
 3. *Story.* Inside that theme, its story vector is the mean of itself and its ``EVENT_SMOOTH_K - 1`` most
    story-similar members (as each member's was built), and its mean story similarity to each story
    (:mod:`pipeline.cluster.stories`: story-vector cosine + entity correction with the run's vocabulary, idf and the
-   theme's local idf + time
-   correction on the dates, with the run's saved weights) decides: it joins
+   theme's local idf + time correction on the dates, with the run's saved weights) decides: it joins
    the best story when that mean is at least the run's ``story_threshold`` (the story cut), else it starts a new
    story in the theme (``story: None``).
 
@@ -41,7 +41,7 @@ import numpy as np
 from pipeline.cluster.errors import ClusterError
 from pipeline.cluster.tree import _smooth_from
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass
@@ -56,7 +56,6 @@ class PlacementState:
     story_theme: np.ndarray  # (n_stories,) theme index of each story
     knn_story: np.ndarray  # (n, k_story) rows averaged into each smoothed vector
     knn_snn: np.ndarray  # (n, k_snn) shared-neighbour lists (k_snn = 0 under 30 articles)
-    knn_event: np.ndarray  # (n, k_event) rows averaged into each story vector (-1: none)
     entities: object  # (n, n_entities) CSR
     vocabulary: list[str]
     idf: np.ndarray
@@ -64,6 +63,19 @@ class PlacementState:
     days: np.ndarray  # (n,) days since 1970-01-01, NaN where unknown
     theme_floor: np.ndarray  # (n_themes,) lowest mean cosine of a member to the rest of its theme
     params: dict = field(default_factory=dict)
+    #: (n, k_event) rows averaged into each article's story vector (-1: none); rows past its end (articles added by
+    #: an update without it) use their own vector.
+    knn_event: np.ndarray | None = None
+
+    def event_rows(self, n: int | None = None) -> np.ndarray:
+        """``knn_event`` for ``n`` articles (default: all of ``ids``): rows it lacks get their own row alone."""
+        n = len(self.ids) if n is None else n
+        have = self.knn_event if self.knn_event is not None else np.zeros((0, 1), dtype=np.int32)
+        k = max(have.shape[1], 1)
+        out = np.full((n, k), -1, dtype=np.int32)
+        out[: len(have), : have.shape[1]] = have[:n]
+        out[len(have) :, 0] = np.arange(len(have), n)
+        return out
 
     @classmethod
     def build(cls, result: dict, ids: list[str], space, knn_event, entities, ents, days, t_theme: float,
@@ -89,15 +101,16 @@ class PlacementState:
             if len(rows) > 1:
                 tot = x[rows].sum(axis=0, dtype=np.float64)
                 own = x[rows].astype(np.float64)
-                floor[ti] = float(((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1)).min())
+                floor[ti] = theme_floor((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1))
         params = {
             "version": STATE_VERSION, "theme_threshold": float(t_theme), "story_threshold": float(t_story),
             "snn_weight": core.SNN_WEIGHT if space.knn_snn.shape[1] else 0.0, "story": stories.story_weights(),
         }
         return cls(list(ids), theme, story, [t["id"] for t in result["themes"]], story_ids,
                    np.asarray(story_theme, dtype=np.int64), space.knn_story.astype(np.int32),
-                   space.knn_snn.astype(np.int32), np.asarray(knn_event, dtype=np.int32), ents.tocsr(), list(entities.vocabulary),
-                   np.asarray(entities.idf), sorted(entities.exclude), np.asarray(days, dtype=np.float64), floor, params)
+                   space.knn_snn.astype(np.int32), ents.tocsr(), list(entities.vocabulary),
+                   np.asarray(entities.idf), sorted(entities.exclude), np.asarray(days, dtype=np.float64), floor, params,
+                   np.asarray(knn_event, dtype=np.int32))
 
     # ---------------------------------------------------------------------------------------- saving
     def to_bytes(self) -> bytes:
@@ -109,7 +122,7 @@ class PlacementState:
         np.savez_compressed(
             buf, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
             theme=self.theme, story=self.story, story_theme=self.story_theme, knn_story=self.knn_story,
-            knn_snn=self.knn_snn, knn_event=self.knn_event, idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
+            knn_snn=self.knn_snn, knn_event=self.event_rows(), idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
             ent_indptr=e.indptr, ent_shape=np.asarray(e.shape), theme_floor=self.theme_floor)
         return buf.getvalue()
 
@@ -122,14 +135,26 @@ class PlacementState:
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             ents = sp.csr_matrix((z["ent_data"], z["ent_indices"], z["ent_indptr"]), shape=tuple(z["ent_shape"]))
             state = cls(meta["ids"], z["theme"], z["story"], meta["theme_ids"], meta["story_ids"], z["story_theme"],
-                        z["knn_story"], z["knn_snn"], z["knn_event"], ents, meta["vocabulary"], z["idf"], meta["exclude"],
-                        z["days"], z["theme_floor"], meta["params"])
+                        z["knn_story"], z["knn_snn"], ents, meta["vocabulary"], z["idf"], meta["exclude"],
+                        z["days"], z["theme_floor"], meta["params"], z["knn_event"])
         except (OSError, ValueError, KeyError) as e:
             raise ClusterError(f"cluster state is unreadable ({e}); re-run `pipeline cluster`.") from None
         if state.params.get("version") != STATE_VERSION:
             raise ClusterError(f"cluster state version {state.params.get('version')} should be {STATE_VERSION}; "
                                "re-run `pipeline cluster`.")
         return state
+
+
+#: A theme's floor: the lower of its members' lowest mean cosine to the rest of it and their mean less this many
+#: standard deviations. The lowest alone turns away about 1 in (n + 1) articles of the theme's own kind (each is as
+#: likely as any member to be the least typical); 3 sigma of the members' spread turns away about 1 in 700.
+FLOOR_SIGMAS = 3.0
+
+
+def theme_floor(loo: np.ndarray) -> float:
+    """The floor of a theme from its members' leave-one-out mean cosine similarities (see :data:`FLOOR_SIGMAS`)."""
+    loo = np.asarray(loo, dtype=np.float64)
+    return float(min(loo.min(), loo.mean() - FLOOR_SIGMAS * loo.std()))
 
 
 def _top_rows(q: np.ndarray, x: np.ndarray, k: int, chunk: int = 8192) -> np.ndarray:
@@ -212,7 +237,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     sim, cos = _theme_scores(v, vs, x, xs, state)
     ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
     days = stories.parse_days(new_dates, len(v))
-    xe = _smooth_from(x, state.knn_event)  # the members' story vectors, as built
+    xe = _smooth_from(x, state.event_rows(len(x)))  # the members' story vectors, as built
     t_theme, t_story = float(state.params["theme_threshold"]), float(state.params["story_threshold"])
     for i in range(len(v)):
         best = float(sim[i].max())
@@ -245,7 +270,7 @@ def _best_story(v, e, day, ti: int, x, xe, state: PlacementState) -> tuple[str |
     days = np.concatenate([[day], state.days[rows]])
     raw = stories.story_parts(np.vstack([v[None, :], x[rows]]), ents, days, w)
     sim = stories.mean_similarity([(p[:1], wt) for p, wt in raw], [(p[1:], wt) for p, wt in raw], each=True)
-    k = min(state.knn_event.shape[1], len(rows) + 1)
+    k = min(state.event_rows(0).shape[1], len(rows) + 1)
     near = rows[np.argsort(-sim, kind="stable")[: k - 1]]
     ve = (v.astype(np.float64) + x[near].sum(axis=0, dtype=np.float64))
     ve = (ve / max(np.linalg.norm(ve), 1e-12)).astype(np.float32)
