@@ -160,11 +160,11 @@ def test_threshold_override():
 
 def test_story_threshold_override():
     x, texts, ids, _ = make()
-    res = cluster_articles(x, texts, ids, story_threshold=1.0)
+    res = cluster_articles(x, texts, ids, story_threshold=2.5)
     # (almost) every article its own story: only coinciding neighbour-averaged vectors can share one
     assert sum(len(t["stories"]) for t in res["themes"]) >= 0.8 * sum(t["size"] for t in res["themes"])
-    assert res["params"]["story_threshold"] == 1.0
-    res = cluster_articles(x, texts, ids, story_threshold=-1.0)
+    assert res["params"]["story_threshold"] == 2.5
+    res = cluster_articles(x, texts, ids, story_threshold=-2.0)
     for t in res["themes"]:
         assert len(t["stories"]) == 1
 
@@ -250,6 +250,7 @@ def test_degenerate_inputs():
         ({"threshold": 1.5}, "threshold=1.5"),
         ({"threshold": float("nan")}, "threshold=nan"),
         ({"story_threshold": -3}, "story_threshold=-3"),
+        ({"story_threshold": 3.5}, "story_threshold=3.5"),
         ({"min_size": 0}, "min_size=0"),
         ({"n_keywords": 0}, "n_keywords=0"),
         ({"n_themes": 2, "threshold": 0.5}, "n_themes=2"),

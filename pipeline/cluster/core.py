@@ -71,10 +71,10 @@ def _validate(x, texts, ids, titles, dates, n_themes, threshold, story_threshold
     if n_themes is not None:
         _check("n_themes", n_themes, isinstance(n_themes, (int, np.integer)) and not isinstance(n_themes, bool)
                and n_themes >= 1, ">= 1")
-    for name, v in (("threshold", threshold), ("story_threshold", story_threshold)):
+    for name, v, lo, hi in (("threshold", threshold, -1, 1), ("story_threshold", story_threshold, -2, 3)):
         if v is not None:
-            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and -1 <= v <= 1,
-                   "a similarity in [-1, 1]")
+            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and lo <= v <= hi,
+                   f"a similarity in [{lo}, {hi}]")
     if n_themes is not None and threshold is not None:
         raise ClusterError(f"n_themes={n_themes} and threshold={threshold} should not both be set.")
     _check("min_size", min_size, isinstance(min_size, (int, np.integer)) and min_size >= 1, ">= 1")
