@@ -452,3 +452,27 @@ def test_place_rejects_mismatched_inputs():
     with pytest.raises(ClusterError, match="new_texts"):
         place(x[:2], texts[:1], None, state, x)
     assert place(x[:0], [], None, state, x) == []
+
+
+def test_entities_names_places_numbers():
+    from pipeline.cluster import exclude_words, extract_entities
+
+    text = ("Police said 3 people died in Santa Rosa.\nThe White House said 1,200 were hurt on Monday. "
+            "Officials met U.S. President Bush of the Bank of England in 2010, Reuters Daily reported.")
+    got = extract_entities(text, exclude_words(["Reuters Daily"]))
+    assert got == ["santa rosa", "white house", "u.s president bush", "bank of england", "1200", "2010"], got
+    # a sentence's single opening capital ("Police", "Officials"), weekdays, one-digit numbers: not entities
+
+
+def test_story_time_kernel_and_neutral_dates():
+    from pipeline.cluster.stories import TIME_WIDTH_DAYS, parse_days, time_features
+
+    days = parse_days(["2017-02-01", "2017-02-01T12:00:00Z", "2017-02-08", "2017-03-15", None, "not a date"], 6)
+    assert np.isnan(days[4]) and np.isnan(days[5]) and days[1] - days[0] == pytest.approx(0.5)
+    f = time_features(days)
+    k = (f @ f.T).toarray()
+    # the features' dot products follow the Gaussian bump exp(-dt^2 / (2 w^2)) closely; undated rows are 0
+    for i, j in ((0, 1), (0, 2), (0, 3), (2, 3)):
+        want = np.exp(-((days[i] - days[j]) ** 2) / (2 * TIME_WIDTH_DAYS ** 2))
+        assert k[i, j] == pytest.approx(want, abs=0.02), (i, j, k[i, j], want)
+    assert not k[4].any() and not k[5].any()
