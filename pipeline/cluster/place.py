@@ -239,6 +239,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     days = stories.parse_days(new_dates, len(v))
     xe = _smooth_from(x, state.event_rows(len(x)))  # the members' story vectors, as built
     t_theme, t_story = float(state.params["theme_threshold"]), float(state.params["story_threshold"])
+    in_theme: dict[int, list[int]] = {}
     for i in range(len(v)):
         best = float(sim[i].max())
         out[i]["theme_similarity"] = round(best, 4)
@@ -248,37 +249,65 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         if cos[i, ti] < state.theme_floor[ti] - 1e-9:
             continue
         out[i]["theme"] = state.theme_ids[ti]
-        sid, score = _best_story(v[i], ev[i], days[i], ti, x, xe, state)
-        out[i]["story_similarity"] = None if score is None else round(score, 4)
-        if score is not None and score >= t_story - 1e-9:
-            out[i]["story"] = sid
+        in_theme.setdefault(ti, []).append(i)
+    for ti, new_rows in in_theme.items():  # all the new articles of one theme against its stories at once
+        s_idx = np.flatnonzero(state.story_theme == ti)
+        if not len(s_idx):
+            continue
+        scores = _story_scores(np.asarray(new_rows), v, vs, ev, days, x, xe, state, s_idx)
+        for r, i in enumerate(new_rows):
+            j = int(np.argmax(scores[r]))
+            out[i]["story_similarity"] = round(float(scores[r, j]), 4)
+            if scores[r, j] >= t_story - 1e-9:
+                out[i]["story"] = state.story_ids[s_idx[j]]
     return out
 
 
-def _best_story(v, e, day, ti: int, x, xe, state: PlacementState) -> tuple[str | None, float | None]:
-    """(the story of theme ``ti`` with the highest mean story similarity to the new article, that mean): the
-    build's :func:`pipeline.cluster.stories.story_parts` with the run's saved weights, on story vectors smoothed
-    the build's way (the new article's over itself and its most story-similar members of the theme)."""
+def _pairwise(parts, k: int) -> np.ndarray:
+    """(k, n - k) story similarity of the first ``k`` rows of ``parts`` to the others."""
     import scipy.sparse as sp
 
-    from pipeline.cluster import stories
+    total = None
+    for p, w in parts:
+        d = p[:k] @ p[k:].T
+        d = w * (d.toarray() if sp.issparse(d) else np.asarray(d, dtype=np.float64))
+        total = d if total is None else total + d
+    return total
+
+
+def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, xe, state: PlacementState,
+                  s_idx: np.ndarray) -> np.ndarray:
+    """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
+    of one theme, as the build computes it (:mod:`pipeline.cluster.stories`, the run's saved weights): entity
+    vectors re-weighted by the theme's local idf (from its members, as built); each new article's story vector is
+    its own averaged with its most story-similar members (``xe`` holds the members' own, as built; themes above
+    ``MAX_LEAVES`` articles use the cosine-smoothed ``vs``, as the build does). All new articles of the theme are
+    stacked at once (the parts are pairwise, so stacking changes no pair's similarity)."""
+    import scipy.sparse as sp
+
+    from pipeline.cluster import stories, tree
 
     w = state.params["story"]
-    rows = np.flatnonzero(state.theme == ti)
-    idf = stories.theme_idf(state.entities[rows], w["theme_idf_floor"])  # the build's theme-local weights (same members)
-    ents = stories.reweight(sp.vstack([e, state.entities[rows]]).tocsr(), idf)
-    days = np.concatenate([[day], state.days[rows]])
-    raw = stories.story_parts(np.vstack([v[None, :], x[rows]]), ents, days, w)
-    sim = stories.mean_similarity([(p[:1], wt) for p, wt in raw], [(p[1:], wt) for p, wt in raw], each=True)
-    k = min(state.event_rows(0).shape[1], len(rows) + 1)
-    near = rows[np.argsort(-sim, kind="stable")[: k - 1]]
-    ve = (v.astype(np.float64) + x[near].sum(axis=0, dtype=np.float64))
-    ve = (ve / max(np.linalg.norm(ve), 1e-12)).astype(np.float32)
-    parts = stories.story_parts(np.vstack([ve[None, :], xe[rows]]), ents, days, w)
-    best, best_sid = None, None
-    for si in np.flatnonzero(state.story_theme == ti):
-        members = 1 + np.flatnonzero(state.story[rows] == si)
-        score = float(stories.mean_similarity([(p[:1], wt) for p, wt in parts], [(p[members], wt) for p, wt in parts])[0])
-        if best is None or score > best:
-            best, best_sid = score, state.story_ids[si]
-    return best_sid, best
+    member = np.flatnonzero(np.isin(state.story, s_idx))  # the theme's articles
+    local = np.searchsorted(s_idx, state.story[member])
+    group = sp.csr_matrix((np.ones(len(member)), (local, np.arange(len(member)))), shape=(len(s_idx), len(member)))
+    size = np.maximum(np.asarray(group.sum(axis=1)).ravel(), 1.0)
+    k = len(new_rows)
+    idf = stories.theme_idf(state.entities[member], w["theme_idf_floor"])
+    ents = stories.reweight(sp.vstack([ev[new_rows], state.entities[member]]).tocsr(), idf)
+    d = np.concatenate([days[new_rows], state.days[member]])
+    if len(member) <= tree.MAX_LEAVES:
+        sim = _pairwise(stories.story_parts(np.vstack([v[new_rows], x[member]]), ents, d, w), k)
+        n_near = min(state.event_rows(0).shape[1], len(member) + 1) - 1
+        near = member[np.argsort(-sim, axis=1, kind="stable")[:, :n_near]]
+        ve = v[new_rows].astype(np.float64) + x[near].sum(axis=1, dtype=np.float64)
+        ve = (ve / np.maximum(np.linalg.norm(ve, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    else:
+        ve = vs[new_rows]
+    parts = stories.story_parts(np.vstack([ve, xe[member]]), ents, d, w)
+    total = np.zeros((k, len(s_idx)))
+    for p, wt in parts:
+        sums = group @ p[k:]  # (n_stories, features): each story's feature sum
+        dd = p[:k] @ sums.T
+        total += wt * (dd.toarray() if sp.issparse(dd) else np.asarray(dd))
+    return total / size[None, :]

@@ -185,20 +185,3 @@ def theme_stories(parts: list[tuple[object, float]], xs: np.ndarray, threshold: 
     for i, g in enumerate(lab.tolist()):
         groups.setdefault(g, []).append(i)
     return sorted((np.asarray(g) for g in groups.values()), key=lambda q: (-len(q), int(q.min())))
-
-
-def mean_similarity(parts_new: list[tuple[object, float]], parts_group: list[tuple[object, float]],
-                    each: bool = False) -> np.ndarray:
-    """(n_new,) mean story similarity of each new row to a group's rows (same part order in both lists); with
-    ``each``, (n_group,) the similarity of the single new row to each row of the group."""
-    import scipy.sparse as sp
-
-    total = None
-    for (a, w), (b, _w) in zip(parts_new, parts_group):
-        if each:
-            d = b @ (a.toarray().ravel() if sp.issparse(a) else np.asarray(a, dtype=np.float64).ravel())
-        else:
-            d = a @ np.asarray(b.sum(axis=0), dtype=np.float64).ravel()
-        d = np.asarray(d, dtype=np.float64).ravel() * w
-        total = d if total is None else total + d
-    return total if each else total / max(parts_group[0][0].shape[0], 1)
