@@ -24,6 +24,10 @@ _CALENDAR = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mr", "mrs", "ms", "dr", "i",
 }
 _STOP: frozenset[str] | None = None
+#: Characters of each text (title + lead first) searched for entities: an event's names are in its lead, and the
+#: regex work stays bounded on very long articles (2 ms an article of 3,300 characters on a loaded machine;
+#: 2,000 characters dropped ECB+ stories ARI from 0.902 to 0.885).
+ENTITY_CHARS = 6000
 
 
 def _stop() -> frozenset[str]:
@@ -91,7 +95,7 @@ class EntityVectors:
     def fit(cls, texts: Sequence[str], exclude: frozenset[str] = frozenset()) -> tuple[EntityVectors, object]:
         """(the fitted vectoriser, the (n_texts, n_entities) CSR matrix of ``texts``). Entities seen in one text
         only are left out: they cannot link two articles."""
-        ents = [extract_entities(t, exclude) for t in texts]
+        ents = [extract_entities(t[:ENTITY_CHARS], exclude) for t in texts]
         df: dict[str, int] = {}
         for e in ents:
             for t in set(e):
@@ -103,7 +107,7 @@ class EntityVectors:
         return self, self._matrix(ents)
 
     def transform(self, texts: Sequence[str]):
-        return self._matrix([extract_entities(t, self.exclude) for t in texts])
+        return self._matrix([extract_entities(t[:ENTITY_CHARS], self.exclude) for t in texts])
 
     def _matrix(self, ents: list[list[str]]):
         import scipy.sparse as sp
