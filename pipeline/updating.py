@@ -59,6 +59,9 @@ def check_compatible(run: RunFolder, cfg: Config) -> dict:
     if not run.exists(A.CLUSTERS) or not manifest.get("config"):
         raise PipelineError(f"{run.root} holds no finished run; make one with `pipeline run INPUTS --out {run.root}`")
     old, new = _flat(manifest["config"]), _flat(cfg.model_dump(mode="json"))
+    default = _flat(Config().model_dump(mode="json"))
+    # a key the run folder's version did not have yet counts as its default (the behaviour of that version)
+    old = {**{k: default[k] for k in new.keys() - old.keys() if k in default}, **old}
     diff = [k for k in sorted(set(old) | set(new))
             if old.get(k) != new.get(k) and not any(k == f or (f.endswith(".") and k.startswith(f)) for f in FREE_KEYS)]
     if diff:

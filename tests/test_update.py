@@ -297,3 +297,16 @@ def test_summary_stands_while_its_most_central_articles_do(monkeypatch):
     grown["themes"][0]["articles"].insert(0, {"id": "e", "similarity": 0.95})  # a new most central article
     out = UP._resummarize(old_doc, grown, {"t"}, [], None, None, cfg)
     assert solved == ["t"] and out[0]["summary"] == ["new"]
+
+
+def test_run_folder_of_an_older_version_without_a_new_key(updated, tmp_path):
+    """A key added to the config since the run folder was made counts as its default, not as a difference."""
+    out, _, _ = updated
+    m = json.loads((out / A.MANIFEST).read_text())
+    del m["config"]["summarize"]["max_articles"]
+    (out / A.MANIFEST).write_text(json.dumps(m))
+    c = tmp_path / "day3.jsonl"
+    c.write_text(json.dumps(_article("match", 30, random.Random(1), 12)) + "\n")
+    _run(tmp_path, "update", str(c), "--out", str(out), *PLACE)
+    res = CliRunner().invoke(app, ["update", str(c), "--out", str(out), *HASHING, "--set", "summarize.max_articles=7"])
+    assert res.exit_code == 1 and "summarize.max_articles" in res.output
