@@ -175,7 +175,7 @@ def test_config_command_prints_and_stamps(tmp_path):
     assert invoke("config", "--stamps", stamps).exit_code == 0
     before = {p.name: p.stat().st_mtime_ns for p in stamps.iterdir()}
     assert set(before) == {"ingest.json", "embed.json", "cluster.json", "summarize.json", "report.json",
-                           "evaluate.json"}
+                           "evaluate.json", "update.json"}
     import time
 
     time.sleep(0.01)
