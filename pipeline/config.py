@@ -93,7 +93,7 @@ class EvaluateConfig(_Section):
 
 
 class UpdateConfig(_Section):
-    recluster_below: int = Field(2000, ge=0, description="below this many articles an update re-clusters everything")
+    recluster_below: int = Field(10_000, ge=0, description="below this many articles an update re-clusters everything")
 
 
 class Config(_Section):
