@@ -154,7 +154,15 @@ _END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
 
 
 def content_start(text: str) -> int:
-    """Offset where a sentence's content starts once a dateline prefix ("WASHINGTON (Reuters) - ") is skipped."""
+    """Offset where a sentence's content starts once a dateline prefix ("WASHINGTON (Reuters) - ") is skipped.
+
+    The splitter's ``pipeline.text.lead_start`` first (URL, date, dateline), then two looser dateline patterns.
+    """
+    from pipeline.text import lead_start
+
+    at = lead_start(text)
+    if at:
+        return at
     m = _DATELINE_AGENCY.match(text)
     if m:
         return m.end()
@@ -193,21 +201,32 @@ def _item(s) -> tuple[str, str]:
     return s["article_id"], s["text"]
 
 
-def dangling_openers(summary: Sequence) -> int:
+def dangling_openers(summary: Sequence, spans: Mapping[str, Sequence] | None = None) -> int:
     """Sentences of a summary that open with a pronoun or connective (``needs_antecedent``) but are first or follow
     a sentence of another article, so a reader attaches the reference to the wrong thing.
 
     ``summary`` : sequence of Candidate or of dicts with ``article_id`` and ``text`` (as in ``summaries.json``),
-    in reading order.
+    in reading order. With ``spans`` (article id -> its sentence spans ``[[start, end], ...]`` from articles.jsonl)
+    the check is strict: the sentence before must be the one just before it in the same article (matched by end
+    offset, since a cited span may start after a dateline).
     """
     n = 0
     prev = None
     for s in summary:
         aid, text = _item(s)
-        if needs_antecedent(text) and aid != prev:
-            n += 1
-        prev = aid
+        if needs_antecedent(text):
+            ok = prev is not None and prev[0] == aid
+            if ok and spans is not None:
+                ends = [int(e) for _s, e in spans.get(aid, [])]
+                end, prev_end = _end(s), prev[1]
+                ok = end in ends and prev_end in ends and ends.index(prev_end) == ends.index(end) - 1
+            n += not ok
+        prev = (aid, _end(s))
     return n
+
+
+def _end(s) -> int | None:
+    return s.end if isinstance(s, Candidate) else s.get("end")
 
 
 def dateline_openers(summary: Sequence) -> int:
