@@ -251,6 +251,8 @@ def test_filters_and_dateline_helpers():
     assert not is_usable(cand("The second part is composed of a section calling for a shared vision:"))
     assert not is_usable(cand("Will the council ever get its ten thousand dollars back from the Red Cross?"))
     assert not is_usable(cand(" ".join(["word"] * 70) + "."))
+    assert not is_usable(cand("Customers can register at: http: / / business. t - mobile. com / blackberry - q10 today."))
+    assert is_usable(cand("Customers can register for the phone at http://business.t-mobile.com/q10 from today."))
     lead = "He went on to say that the roadmap was a pivotal first step toward an agreement."
     assert is_usable(cand(lead)) and not is_usable(cand(lead), dangling="drop")
 

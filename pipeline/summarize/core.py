@@ -1,0 +1,402 @@
+"""``summarize_group``: usable sentences -> concepts and relevance -> units -> the program -> reading order."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline import PipelineError
+from pipeline.summarize.concepts import _concepts
+from pipeline.summarize.sentences import Candidate, content_start, is_usable, needs_antecedent
+from pipeline.summarize.solve import _chain_len, _solve_greedy, _solve_ilp
+from pipeline.text import normalize
+
+class SummarizeError(PipelineError, ValueError):
+    """Invalid parameters given to the summariser."""
+
+
+@dataclass
+class Summary:
+    """The chosen sentence indices (reading order) and how they were chosen."""
+
+    indices: list[int]
+    solver: str  # "ilp", "greedy", "single" or "none"
+    n_usable: int = 0
+    n_considered: int = 0
+    n_concepts: int = 0
+    objective: float = 0.0
+    info: dict = field(default_factory=dict)
+
+
+#: Method parameters accepted by ``summarize_group(**method_params)``, with their defaults.
+DEFAULTS: dict[str, object] = {
+    "min_words": 8,  # shorter sentences are fragments
+    "max_words": 60,  # longer ones are run-ons or lists
+    "drop_questions": True,
+    "dangling": "unit",  # a sentence needing an antecedent: "unit" (chosen with it), "drop" (never) or "allow"
+    "max_unit": 3,  # most sentences in one unit (a dangling sentence and its antecedents)
+    "min_df": None,  # None: 3 articles for groups of 10 or more articles, else 2 (sentences for one article)
+    "relevance_weight": 0.05,  # weight of the (embedding x position) per-word term against the concept term
+    "position_weight": 4.0,  # lead prior: relevance = cosine x (1 + position_weight / (1 + rank))
+    "redundancy": 0.85,  # forbid pairs of chosen sentences with cosine above this (None: off)
+    "concept_position_weight": 5.0,  # an article's vote for a concept: 1 + this / (1 + rank where it first occurs)
+    "use_concepts": True,  # ablation switches
+    "use_embeddings": True,
+    "max_candidates": 100,  # prune to this many sentences (by a cheap score) before the ILP
+    "solver": "auto",  # "auto" (ILP, greedy fallback), "ilp" or "greedy"
+    "time_limit": 10.0,  # seconds for HiGHS
+    "mip_gap": 1e-3,  # relative optimality gap at which HiGHS stops
+}
+
+def _check_int(name: str, value, low: int, allow_none: bool = False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        tail = " or None" if allow_none else ""
+        raise SummarizeError(
+            f"The '{name}' parameter of summarize_group must be an int in the range [{low}, inf){tail}. "
+            f"Got {value!r} instead."
+        )
+
+
+def _check_float(name: str, value, low: float, high: float = math.inf, allow_none: bool = False):
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(float(value)) and high != math.inf
+        or not (low <= float(value) <= high)
+    ):
+        tail = " or None" if allow_none else ""
+        raise SummarizeError(
+            f"The '{name}' parameter of summarize_group must be a float in the range [{low}, {high}]{tail}. "
+            f"Got {value!r} instead."
+        )
+
+
+def _params(words, sentences, method_params) -> dict:
+    unknown = sorted(set(method_params) - set(DEFAULTS))
+    if unknown:
+        raise SummarizeError(
+            f"Unknown parameter {unknown[0]!r} for summarize_group; valid method parameters are {sorted(DEFAULTS)}."
+        )
+    p = {**DEFAULTS, **method_params}
+    _check_int("words", words, 1, allow_none=True)
+    _check_int("sentences", sentences, 1, allow_none=True)
+    if words is None and sentences is None:
+        raise SummarizeError("The 'words' and 'sentences' parameters of summarize_group are both None; set one.")
+    _check_int("min_words", p["min_words"], 1)
+    _check_int("max_words", p["max_words"], 1)
+    if p["max_words"] < p["min_words"]:
+        raise SummarizeError(
+            f"The 'max_words' parameter of summarize_group must be >= min_words={p['min_words']}. "
+            f"Got {p['max_words']!r} instead."
+        )
+    _check_int("min_df", p["min_df"], 1, allow_none=True)
+    _check_int("max_candidates", p["max_candidates"], 1)
+    _check_int("max_unit", p["max_unit"], 1)
+    if p["dangling"] not in ("unit", "drop", "allow"):
+        raise SummarizeError(
+            f"The 'dangling' parameter of summarize_group must be a str among {{'unit', 'drop', 'allow'}}. "
+            f"Got {p['dangling']!r} instead."
+        )
+    _check_float("relevance_weight", p["relevance_weight"], 0.0)
+    _check_float("position_weight", p["position_weight"], 0.0)
+    _check_float("concept_position_weight", p["concept_position_weight"], 0.0)
+    _check_float("redundancy", p["redundancy"], -1.0, 1.0, allow_none=True)
+    _check_float("time_limit", p["time_limit"], 0.0)
+    _check_float("mip_gap", p["mip_gap"], 0.0, 1.0)
+    if p["solver"] not in ("auto", "ilp", "greedy"):
+        raise SummarizeError(
+            f"The 'solver' parameter of summarize_group must be a str among {{'auto', 'ilp', 'greedy'}}. "
+            f"Got {p['solver']!r} instead."
+        )
+    for name in ("drop_questions", "use_concepts", "use_embeddings"):
+        if not isinstance(p[name], (bool, np.bool_)):
+            raise SummarizeError(
+                f"The '{name}' parameter of summarize_group must be an instance of 'bool'. Got {p[name]!r} instead."
+            )
+    return p
+
+
+def _reading_key(c: Candidate, weights: Mapping[str, float] | None = None):
+    """Articles by date (undated last), then by centrality (highest first), then id; then position."""
+    w = float(weights.get(c.article_id, 1.0)) if weights else 1.0
+    return (c.date is None, c.date or "", -w, c.article_id, c.position)
+
+
+def summarize_group(
+    candidates: Sequence[Candidate],
+    vectors: np.ndarray,
+    *,
+    words: int | None = 100,
+    sentences: int | None = None,
+    article_weights: Mapping[str, float] | None = None,
+    **method_params,
+) -> list[int]:
+    """Choose the sentences that summarise a group of articles.
+
+    Parameters
+    ----------
+    candidates : sequence of Candidate
+        All sentences of the group's articles.
+    vectors : ndarray of shape (n_candidates, dim)
+        L2-normalised sentence vectors from the embed stage, row ``i`` for ``candidates[i]``.
+    words : int or None, default=100
+        Word budget: the chosen sentences' total word count does not exceed it, except that one sentence is
+        always returned when any usable one exists. Ignored when ``sentences`` is set.
+    sentences : int or None, default=None
+        Number of sentences to choose instead of a word budget.
+    article_weights : mapping article_id -> float, optional
+        Centrality of each article in the group (1.0 when missing): scales its concepts and its share of the
+        group centroid.
+    **method_params
+        See ``DEFAULTS``.
+
+    Returns
+    -------
+    list of int
+        Indices into ``candidates`` of the chosen sentences, in reading order (article date, article centrality,
+        article, position).
+    """
+    return summarize_group_details(
+        candidates, vectors, words=words, sentences=sentences, article_weights=article_weights, **method_params
+    ).indices
+
+
+def summarize_group_details(
+    candidates: Sequence[Candidate],
+    vectors: np.ndarray,
+    *,
+    words: int | None = 100,
+    sentences: int | None = None,
+    article_weights: Mapping[str, float] | None = None,
+    **method_params,
+) -> Summary:
+    """``summarize_group`` returning a ``Summary`` with the solver used and counts (for tests and benchmarks)."""
+    p = _params(words, sentences, method_params)
+    if sentences is not None:
+        words = None
+    n = len(candidates)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if n == 0:
+        return Summary([], "none")
+    if vectors.ndim != 2 or vectors.shape[0] != n:
+        raise SummarizeError(
+            f"The 'vectors' parameter of summarize_group must have shape (n_candidates={n}, dim). "
+            f"Got {vectors.shape} instead."
+        )
+    aw = {} if article_weights is None else dict(article_weights)
+    for k, v in aw.items():
+        if not (isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v) and v >= 0):
+            raise SummarizeError(
+                f"The 'article_weights' parameter of summarize_group must map article ids to non-negative "
+                f"floats. Got {v!r} for {k!r} instead."
+            )
+
+    # ---- usable sentences, deduplicated on normalised text (the copy first in reading order is kept)
+    order = sorted(range(n), key=lambda i: (candidates[i].article_id, candidates[i].position, i))
+    first_copy: dict[str, int] = {}
+    for i in sorted(range(n), key=lambda i: (_reading_key(candidates[i]), i)):
+        first_copy.setdefault(normalize(candidates[i].text[content_start(candidates[i].text) :]), i)
+    usable: list[int] = []
+    rank: list[int] = []  # position among the article's usable sentences: the lead is rank 0 after a dateline
+    n_ok: dict[str, int] = {}
+    for i in order:
+        c = candidates[i]
+        if not is_usable(
+            c,
+            min_words=p["min_words"],
+            max_words=p["max_words"],
+            drop_questions=p["drop_questions"],
+            dangling=p["dangling"],
+        ):
+            continue
+        r = n_ok.get(c.article_id, 0)
+        n_ok[c.article_id] = r + 1
+        if first_copy[normalize(c.text[content_start(c.text) :])] != i:
+            continue
+        usable.append(i)
+        rank.append(r)
+    if not usable:
+        return Summary([], "none")
+    usable, rank, needs = _units(candidates, usable, rank, order, p)
+    if not usable:
+        return Summary([], "none")
+    lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
+
+    # ---- relevance: cosine to the weighted centroid of article centroids, times the lead prior
+    art_ids = sorted({c.article_id for c in candidates})
+    art_index = {a: k for k, a in enumerate(art_ids)}
+    art_of = np.array([art_index[c.article_id] for c in candidates])
+    weights = np.array([float(aw.get(a, 1.0)) for a in art_ids])
+    if weights.sum() <= 0:
+        weights = np.ones_like(weights)
+    cent = np.zeros(vectors.shape[1], dtype=np.float64)
+    for k in range(len(art_ids)):
+        rows = vectors[art_of == k]
+        if len(rows):
+            m = rows.mean(axis=0)
+            nm = np.linalg.norm(m)
+            if nm > 0:
+                cent += weights[k] * m / nm
+    nc = np.linalg.norm(cent)
+    uv = vectors[usable].astype(np.float64)
+    cos = uv @ (cent / nc) if nc > 0 else np.zeros(len(usable))
+    pos = np.array(rank, dtype=np.float64)
+    if not p["use_embeddings"]:
+        cos = np.ones(len(usable))
+    relevance = np.clip(cos, 0.0, None) * (1.0 + p["position_weight"] / (1.0 + pos))
+
+    # ---- concepts
+    unit_of = [candidates[i].article_id for i in usable]
+    n_articles = len(set(unit_of))
+    sent_concepts = [_concepts(candidates[i].text[content_start(candidates[i].text) :]) for i in usable]
+    concept_w: dict = {}
+    if p["use_concepts"]:
+        if n_articles >= 2:
+            min_df = p["min_df"] if p["min_df"] is not None else (3 if n_articles >= 10 else 2)
+            units: dict = {}
+            cpw = p["concept_position_weight"]
+            for cs, a, ps in zip(sent_concepts, unit_of, pos):
+                for c in cs:
+                    d = units.setdefault(c, {})
+                    d[a] = min(d.get(a, ps), ps)
+            for c, arts in units.items():
+                if len(arts) >= min_df:
+                    concept_w[c] = sum(float(aw.get(a, 1.0)) * (1.0 + cpw / (1.0 + ps)) for a, ps in arts.items())
+        else:  # one article: a concept counts once per sentence that holds it
+            min_df = p["min_df"] if p["min_df"] is not None else 2
+            counts: dict = {}
+            for cs in sent_concepts:
+                for c in cs:
+                    counts[c] = counts.get(c, 0) + 1
+            concept_w = {c: float(k) for c, k in counts.items() if k >= min_df}
+    # value of the relevance term, in concept-weight units per word
+    rel_value = p["relevance_weight"] * max(1.0, float(n_articles)) * relevance * lengths
+    if not concept_w:
+        rel_value = relevance * lengths + 0.0  # nothing else to go on
+
+    # ---- prune to the best max_candidates by a cheap score
+    cheap = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in sent_concepts]) / np.sqrt(lengths)
+    cheap = cheap / (cheap.max() or 1.0) + relevance / (relevance.max() or 1.0)
+    keep = np.arange(len(usable))
+    if len(usable) > p["max_candidates"]:
+        # stable: ties broken by (article_id, position) through the usable order
+        keep = np.sort(np.argsort(-cheap, kind="stable")[: p["max_candidates"]])
+    if needs:  # a kept sentence keeps the antecedents it needs
+        kept = set(keep.tolist())
+        for j in list(kept):
+            while j in needs:
+                j = needs[j]
+                kept.add(j)
+        keep = np.array(sorted(kept), dtype=np.int64)
+    k_pos = {int(j): t for t, j in enumerate(keep)}
+    k_needs = {k_pos[d]: k_pos[a] for d, a in needs.items() if d in k_pos}
+
+    # ---- redundancy pairs
+    kv = uv[keep]
+    pairs: list[tuple[int, int]] = []
+    if p["redundancy"] is not None and len(keep) > 1:
+        sim = kv @ kv.T
+        a_idx, b_idx = np.nonzero(np.triu(sim > p["redundancy"], k=1))
+        pairs = list(zip(a_idx.tolist(), b_idx.tolist()))
+
+    k_len = lengths[keep]
+    k_rel = rel_value[keep]
+    k_con = [sent_concepts[j] for j in keep]
+    concepts = sorted({c for cs in k_con for c in cs if c in concept_w})
+    c_index = {c: t for t, c in enumerate(concepts)}
+    c_weight = np.array([concept_w[c] for c in concepts], dtype=np.float64)
+    occ = [[c_index[c] for c in sorted(cs) if c in c_index] for cs in k_con]
+
+    budget_words = float(words) if words is not None else None
+    budget_sents = sentences
+
+    # at least one sentence: if nothing fits the word budget, take the best single sentence (one needing no
+    # antecedent)
+    fits = k_len <= budget_words if budget_words is not None else np.ones(len(keep), dtype=bool)
+    if budget_words is not None:
+        for d in sorted(k_needs):  # a unit fits when its whole chain does
+            fits[d] = _chain_len(d, k_needs, k_len) <= budget_words
+    if not fits.any():
+        single_val = np.array([c_weight[o].sum() if o else 0.0 for o in occ]) + k_rel
+        single_val[list(k_needs)] = -np.inf
+        if not np.isfinite(single_val).any():
+            return Summary([], "none", len(usable), len(keep), len(concepts))
+        j = int(np.argmax(single_val))
+        return Summary([usable[keep[j]]], "single", len(usable), len(keep), len(concepts), float(single_val[j]))
+
+    solver = p["solver"]
+    chosen = None
+    used = "greedy"
+    obj = 0.0
+    if solver in ("auto", "ilp"):
+        res = _solve_ilp(
+            k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, p["time_limit"], p["mip_gap"],
+            k_needs,
+        )
+        if res is not None:
+            chosen, obj, optimal = res
+            used = "ilp"
+            if not optimal:  # time limit hit: keep the better of the incumbent and the greedy solution
+                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
+                if g_obj > obj:
+                    chosen, obj, used = g_chosen, g_obj, "greedy"
+    if chosen is None:
+        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
+        used = "greedy"
+    idx = [usable[keep[j]] for j in chosen]
+    idx.sort(key=lambda i: (_reading_key(candidates[i], aw), i))
+    n_units = sum(1 for d in k_needs if d in set(chosen))
+    return Summary(
+        idx, used, len(usable), len(keep), len(concepts), float(obj), {"n_pairs": len(pairs), "n_units": n_units}
+    )
+
+
+def _units(candidates, usable, rank, order, p):
+    """Link each usable sentence that needs an antecedent to the sentence before it in its article.
+
+    Returns ``(usable, rank, needs)`` where ``needs`` maps a position in ``usable`` to the position of the sentence
+    it cannot go without. With ``dangling="unit"``, a sentence whose previous sentence is not usable, or whose
+    chain of antecedents is longer than ``max_unit``, is removed. ``order`` lists every candidate by
+    (article, position).
+    """
+    if p["dangling"] != "unit":
+        return usable, rank, {}
+    prev_of: dict[int, int] = {}
+    for x, y in zip(order, order[1:]):
+        if candidates[x].article_id == candidates[y].article_id:
+            prev_of[y] = x
+    at = {i: j for j, i in enumerate(usable)}
+    link: dict[int, int | None] = {}  # candidate -> antecedent candidate (None: no usable antecedent)
+    for i in usable:
+        if needs_antecedent(candidates[i].text):
+            q = prev_of.get(i)
+            link[i] = q if q in at else None
+    depth: dict[int, int] = {}
+
+    def chain(i: int) -> int:  # sentences in the unit ending at i; 0 when it cannot be completed
+        if i in depth:
+            return depth[i]
+        if i not in link:
+            depth[i] = 1
+        elif link[i] is None:
+            depth[i] = 0
+        else:
+            depth[i] = 0  # guard against cycles (none expected)
+            up = chain(link[i])
+            depth[i] = up + 1 if up else 0
+        return depth[i]
+
+    keep = [j for j, i in enumerate(usable) if 0 < chain(i) <= p["max_unit"]]
+    if len(keep) < len(usable):
+        usable = [usable[j] for j in keep]
+        rank = [rank[j] for j in keep]
+        at = {i: j for j, i in enumerate(usable)}
+    needs = {at[i]: at[q] for i, q in link.items() if i in at and q is not None}
+    return usable, rank, needs
