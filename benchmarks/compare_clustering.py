@@ -80,7 +80,9 @@ def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
     for a in arts:
         h.update((a.get("title") or "").encode() + b"\x00" + a["text"].encode() + b"\x01")
     for mod in (pipeline.embed, pipeline.runner):
-        h.update(Path(mod.__file__).read_bytes())
+        f = Path(mod.__file__)
+        for src in sorted(f.parent.glob("*.py")) if f.name == "__init__.py" else [f]:  # a package: all its modules
+            h.update(src.read_bytes())
     path = CACHE / f"{name}_{kind}_{h.hexdigest()[:12]}.npy"
     if path.exists():
         return np.load(path)

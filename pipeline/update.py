@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 
 def _members(group: dict) -> list[str]:
     return [m["id"] if isinstance(m, dict) else m for m in group.get("articles", [])]
@@ -47,7 +49,7 @@ def group_changes(old: dict | None, new: dict, dates: dict[str, str | None]) -> 
             if had is not None and not added and set(ids) != had:
                 status = "changed"  # lost members (only a rebuild can do that)
             first, last = _dates(ids, dates)
-            out.append({"id": g["id"], "kind": kind, "theme": t["id"], "status": status,
+            out.append({"id": g["id"], "kind": kind, "theme": t["id"], "label": g.get("label", ""), "status": status,
                         "size_before": len(had) if had is not None else 0, "size_after": len(ids),
                         "added": added, "first_date": first, "last_date": last})
     return out
@@ -89,3 +91,113 @@ def summarize_changes(groups: list[dict]) -> dict:
 def changed_group_ids(groups: list[dict]) -> set[str]:
     """Ids of the themes and stories whose members changed (their summaries must be rewritten)."""
     return {g["id"] for g in groups if g["status"] != "unchanged"}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Placement: where a new article goes, by the rule the cluster stage polishes its groups with.
+
+#: A new article joins a group only if its mean cosine similarity to the group's members is not an outlier of the
+#: members' own (leave-one-out) mean similarities to the group: at least the lowest of them, or their mean less
+#: ``FIT_SIGMAS`` standard deviations, whichever is lower. A member of the group's own kind almost always passes (at
+#: 3 sigma, about 1 in 700 of a normal spread); an article of another subject does not.
+FIT_SIGMAS = 3.0
+#: A group's fit floor is never below this (a loose group does not take everything).
+MIN_FLOOR = 0.2
+#: A new article joins a story only if its date lies within this many days of the story's first and last dates
+#: (stories are events, bounded in time; an undated article or story is not held to it).
+STORY_DAYS = 7
+
+
+def _day(d: str | None) -> int | None:
+    from datetime import date
+
+    if not d or len(d) < 10:
+        return None
+    try:
+        return date.fromisoformat(d[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def group_fit(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    """A group's sum vector and its fit floor: the lower of its members' lowest leave-one-out mean cosine similarity
+    to the other members and their mean less ``FIT_SIGMAS`` standard deviations (``MIN_FLOOR`` at least; a
+    one-article group: 1.0, only a copy fits it)."""
+    v = np.asarray(x[np.sort(rows)], dtype=np.float64)
+    s = v.sum(axis=0)
+    n = len(rows)
+    if n < 2:
+        return s, 1.0  # a single article: only a near copy joins it
+    loo = (v @ s - np.einsum("ij,ij->i", v, v)) / (n - 1)
+    return s, max(MIN_FLOOR, min(float(loo.min()), float(loo.mean() - FIT_SIGMAS * loo.std())))
+
+
+def place_articles(new_x: np.ndarray, new_dates: list[str | None], clusters: dict, x: np.ndarray,
+                   row_of: dict[str, int], dates: dict[str, str | None],
+                   story_threshold: float | None = None) -> list[tuple[str, str | None] | None]:
+    """For each new article: ``(theme_id, story_id)`` it joins, ``(theme_id, None)`` (the theme, as a new story of its
+    own), or ``None`` (it fits no theme: it goes to the pool the new themes are formed from).
+
+    The rule is the cluster stage's polish step (an article belongs to the group it is most similar to on average,
+    and is left out when that mean similarity is too low), with "too low" taken from the group itself: below the
+    spread of its members' own mean similarities (:func:`group_fit`). Within the theme, the story is chosen the same
+    way, with the cut of the story tree (``story_threshold``, a mean cosine similarity, from the clusters' params) as
+    the floor when it is known, and time bounds it: the new article's date within ``STORY_DAYS`` of the story's
+    dates. Cost: one pass over the members' vectors of the themes that receive articles.
+    """
+    new_x = np.asarray(new_x, dtype=np.float64)
+    themes = clusters.get("themes", [])
+    if not themes or not len(new_x):
+        return [None] * len(new_x)
+    t_sums, t_floor, t_size = [], [], []
+    for t in themes:
+        rows = np.asarray([row_of[m] for m in _members(t)], dtype=np.int64)
+        s, f = group_fit(x, rows)
+        t_sums.append(s)
+        t_floor.append(f)
+        t_size.append(len(rows))
+    mean = (new_x @ np.asarray(t_sums).T) / np.asarray(t_size, dtype=np.float64)
+    best = np.argmax(mean, axis=1)
+    out: list = []
+    story_cache: dict[int, list] = {}
+    for i, b in enumerate(best):
+        if mean[i, b] < t_floor[b] - 1e-9:
+            out.append(None)
+            continue
+        t = themes[b]
+        if b not in story_cache:
+            st = []
+            for s_ in t.get("stories", []):
+                ids = _members(s_)
+                rows = np.asarray([row_of[m] for m in ids], dtype=np.int64)
+                ssum, sf = group_fit(x, rows)
+                if story_threshold is not None:
+                    sf = float(story_threshold)
+                days = [d for d in (_day(dates.get(m)) for m in ids) if d is not None]
+                st.append((s_["id"], ssum, sf, len(ids), (min(days), max(days)) if days else None))
+            story_cache[b] = st
+        day = _day(new_dates[i])
+        choice, top = None, -np.inf
+        for sid, ssum, sf, n, span in story_cache[b]:
+            m = float(new_x[i] @ ssum) / n
+            if m < sf - 1e-9 or m <= top:
+                continue
+            if day is not None and span is not None and not (span[0] - STORY_DAYS <= day <= span[1] + STORY_DAYS):
+                continue
+            choice, top = sid, m
+        out.append((t["id"], choice))
+    return out
+
+
+def new_id(prefix: str, first_member: str, taken: set[str], current: str | None = None) -> str:
+    """An id for a group formed by an update: ``current`` (what the cluster stage named it) unless taken, else
+    derived from its oldest member as the cluster stage does, with ``-2``, ``-3``... until unused."""
+    import hashlib
+
+    if current and current not in taken:
+        return current
+    base = f"{prefix}{hashlib.sha1(first_member.encode('utf-8')).hexdigest()[:10]}"
+    gid, k = base, 2
+    while gid in taken:
+        gid, k = f"{base}-{k}", k + 1
+    return gid
