@@ -444,3 +444,16 @@ def test_seeds_summaries_have_no_dangling_or_dateline_opener(tmp_path):
     by_id = {a["id"]: a for a in articles}
     for s in sents:  # outlet and date are the cited article's
         assert (s["source"], s["date"]) == (by_id[s["article_id"]]["source"], by_id[s["article_id"]]["date"])
+
+
+def test_cli_listing_shows_outlet_and_date():
+    from pipeline.cli import format_themes
+
+    s = {"article_id": "a0123456789abcdef", "start": 4, "end": 60, "text": "The Senate passed the bill on Friday.",
+         "source": "apnews.com", "date": "2005-01-18T10:00:00"}
+    doc = {"themes": [{"id": "t1", "label": "Senate · bill", "keywords": [], "articles": [s["article_id"]],
+                       "summary": [s, {**s, "source": None, "date": None}]}],
+           "articles": {s["article_id"]: {"title": "Senate passes bill"}}, "unclustered": []}
+    out = format_themes(doc).splitlines()
+    assert out[2] == "   [Senate passes bill 4:60] apnews.com · 2005-01-18"
+    assert out[4] == "   [Senate passes bill 4:60]"
