@@ -14,6 +14,7 @@ from pipeline.summarize.sentences import Candidate, content_start, is_usable, ne
 from pipeline.summarize.solve import _chain_len, _solve_greedy, _solve_ilp
 from pipeline.text import normalize
 
+
 class SummarizeError(PipelineError, ValueError):
     """Invalid parameters given to the summariser."""
 
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, object] = {
     "time_limit": 10.0,  # seconds for HiGHS
     "mip_gap": 1e-3,  # relative optimality gap at which HiGHS stops
 }
+
 
 def _check_int(name: str, value, low: int, allow_none: bool = False):
     if value is None and allow_none:

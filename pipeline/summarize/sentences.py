@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class Candidate:
     """One sentence that may be chosen: its span in the article text and where it sits in the article."""

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+
 def _chain_len(d: int, needs: Mapping[int, int], lengths) -> float:
     total = float(lengths[d])
     while d in needs:
