@@ -58,7 +58,7 @@ def variants() -> list[str]:
         return ["default"]
 
 
-def generate(work: Path, names: list[str]) -> dict:
+def generate(work: Path, names: list[str], only: list[str] | None = None) -> dict:
     """Run the pipeline on every set into ``work/<set>`` and keep one summaries file per variant and budget."""
     timings = {}
     for name in names:
@@ -74,7 +74,7 @@ def generate(work: Path, names: list[str]) -> dict:
         if name != "multiling":
             pipeline("cluster", "--out", out, cwd=out)
         timings[f"{name} ingest+embed+cluster"] = time.perf_counter() - t0
-        for variant in variants():
+        for variant in [v for v in variants() if not only or v in only or v == "default"]:
             for words in WORDS:
                 sets = ["--set", f"summarize.words={words}"]
                 if variant != "default":
@@ -155,10 +155,11 @@ def main(argv=None):
     ap.add_argument("--before", type=Path, help="a --work folder written by an older checkout, scored here")
     ap.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
     ap.add_argument("--score-only", action="store_true", help="do not run the pipeline; score what --work holds")
+    ap.add_argument("--variants", nargs="+", choices=["unit", "allow", "drop"], help="summarize.dangling values to run")
     args = ap.parse_args(argv)
     work = args.work.resolve()
     if not args.score_only:
-        timings = generate(work, args.sets)
+        timings = generate(work, args.sets, args.variants)
         for k, v in timings.items():
             print(f"{k}: {v:.1f} s", file=sys.stderr)
     try:
