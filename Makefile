@@ -40,7 +40,7 @@ $(OUT)/embeddings/index.json: $(OUT)/articles.jsonl $(wildcard pipeline/embed/*.
 $(OUT)/clusters.json: $(OUT)/embeddings/index.json $(wildcard pipeline/cluster/*.py) $(SHARED) $(STAMPS)/cluster.json
 	$(PIPE) cluster --out $(OUT) --config $(CONFIG) $(ARGS)
 
-$(OUT)/summaries.json: $(OUT)/clusters.json pipeline/summarize.py $(SHARED) $(STAMPS)/summarize.json
+$(OUT)/summaries.json: $(OUT)/clusters.json $(wildcard pipeline/summarize/*.py) $(SHARED) $(STAMPS)/summarize.json
 	$(PIPE) summarize --out $(OUT) --config $(CONFIG) $(ARGS)
 
 $(OUT)/report.html: $(OUT)/summaries.json $(wildcard $(OUT)/changes.json) $(wildcard pipeline/report/*.py pipeline/report/assets/*) $(SHARED) $(STAMPS)/report.json

@@ -234,7 +234,7 @@ def main() -> None:
     overrides = [f"embed.model={args.model}"] if args.model else []
     cfg = load_config(None, overrides)
     with tempfile.TemporaryDirectory(prefix="bench-update-") as tmp:
-        policies = {"default (recluster below 2,000)": {}, "always place (recluster_below=0)": {"recluster_below": 0}}
+        policies = {"default (recluster below 10,000)": {}, "always place (recluster_below=0)": {"recluster_below": 0}}
         if args.policy != "both":
             policies = {k: v for k, v in policies.items() if k.startswith(args.policy)}
         for name in sets:

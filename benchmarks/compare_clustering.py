@@ -100,14 +100,17 @@ def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
 
 
 def ours(vectors, rows, **kw) -> tuple[list, list]:
-    """(theme of each article, story of each article); -1 = unclustered."""
+    """(theme of each article, story of each article); -1 = unclustered. Called as the cluster stage calls it:
+    content sentences, titles, dates and outlet names."""
     from pipeline.cluster import cluster_articles
+    from pipeline.runner import content_text
 
     ids = [r["id"] for r in rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = cluster_articles(vectors, [r["text"] for r in rows], ids, titles=[r.get("title") or "" for r in rows],
-                               **kw)
+        res = cluster_articles(vectors, [content_text(r) if "sentences" in r else r["text"] for r in rows], ids,
+                               titles=[r.get("title") or "" for r in rows], dates=[r.get("date") for r in rows],
+                               exclude_terms=sorted({r["source"] for r in rows if r.get("source")}), **kw)
     theme, story = {}, {}
     for t in res["themes"]:
         for a in t["articles"]:
@@ -167,6 +170,32 @@ def _mean(scores: list[dict]) -> dict:
     return {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
 
 
+def compare_synthetic(seeds: int, bertopic_seeds: int) -> None:
+    """Stories of the synthetic event stream of ``benchmarks/stories.py`` (calibrated on ECB+): ours, BERTopic
+    defaults, KMeans given the true number of events."""
+    from stories import synthetic_events
+
+    from pipeline.evaluate import clustering_scores
+
+    print("\n### synthetic events (benchmarks/stories.py), stories vs events\n")
+    print("| method | " + " | ".join(METRICS) + " | clusters |")
+    print("|---" * (len(METRICS) + 2) + "|")
+    rows_out: dict[str, list] = {}
+    for seed in range(seeds):
+        x, texts, dates, _theme, event = synthetic_events(seed=seed)
+        gold = event.tolist()
+        rows = [{"id": f"s{i:05d}", "text": t, "date": d} for i, (t, d) in enumerate(zip(texts, dates))]
+        rows_out.setdefault("ours (stories, automatic)", []).append(clustering_scores(gold, ours(x, rows)[1]))
+        k = len(set(gold))
+        rows_out.setdefault("KMeans, true k", []).append(clustering_scores(gold, kmeans(x, k)))
+        for b in range(bertopic_seeds):
+            r = bertopic(x, texts, b)
+            if r is not None:
+                rows_out.setdefault("BERTopic defaults", []).append(clustering_scores(gold, r))
+    for name, sc in rows_out.items():
+        print(_fmt_row(f"{name} (mean of {len(sc)})", _mean(sc)))
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.evaluate import clustering_scores
 
@@ -175,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vectors", nargs="+", default=["product"], choices=list(KINDS))
     ap.add_argument("--bertopic-seeds", type=int, default=3, help="UMAP seeds averaged for BERTopic (0 = skip)")
     ap.add_argument("--no-baselines", action="store_true", help="only our rows (quick checks)")
+    ap.add_argument("--synthetic-seeds", type=int, default=3, help="synthetic event streams (0 = skip)")
     args = ap.parse_args(argv)
+    if args.synthetic_seeds:
+        compare_synthetic(args.synthetic_seeds, 0 if args.no_baselines else min(args.bertopic_seeds, 1))
     if not DATA.is_dir():
         print(f"data folder {DATA} not found: nothing to compare.", file=sys.stderr)
         return 0

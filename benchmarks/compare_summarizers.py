@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.evaluate import rouge_scores
-from pipeline.summarize import Candidate, is_usable, summarize_group
+from pipeline.summarize import DEFAULTS, Candidate, is_usable, summarize_group
 from pipeline.text import split_sentences
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "multiling2011"
@@ -200,17 +200,41 @@ SYSTEMS = {
     "ours - sentence filters": ours(min_words=1, max_words=1000, drop_questions=False),
     "ours, greedy solver": ours(solver="greedy"),
 }
+if "dangling" in DEFAULTS:  # issue 12: pronoun-led sentences only with their antecedents (default "unit")
+    SYSTEMS["ours, dangling=allow (no unit constraint)"] = ours(dangling="allow")
+    SYSTEMS["ours, dangling=drop"] = ours(dangling="drop")
+
+
+def openers(chosen: dict, groups) -> tuple[int, int, int]:
+    """(sentences, dangling openers (strict: not right after the sentence before them in their article), dateline
+    openers) over all topics; (n, -1, -1) when this version of the package has no checker."""
+    n = sum(len(v) for v in chosen.values())
+    try:
+        from pipeline.summarize import dangling_openers, dateline_openers
+    except ImportError:
+        return n, -1, -1
+    dang = date = 0
+    for label, idx in chosen.items():
+        cands = groups[label]
+        spans: dict = {}
+        for c in sorted(cands, key=lambda c: (c.article_id, c.position)):
+            spans.setdefault(c.article_id, []).append((c.start, c.end))
+        summ = [cands[i] for i in idx]
+        dang += dangling_openers(summ, spans)
+        date += dateline_openers(summ)
+    return n, dang, date
 
 
 def evaluate(system, groups, vecs, refs, budget):
     first = next(iter(groups))
     system(groups[first], vecs[first], budget)  # warm-up: imports and caches are not timed
     t0 = time.perf_counter()
-    out = {}
+    out, picked = {}, {}
     for label, cands in groups.items():
         chosen = system(cands, vecs[label], budget)
+        picked[label] = list(chosen)
         out[label] = " ".join(cands[i].text for i in chosen)
-    return out, time.perf_counter() - t0
+    return out, time.perf_counter() - t0, picked
 
 
 def main(argv=None):
@@ -223,20 +247,23 @@ def main(argv=None):
     for name, system in SYSTEMS.items():
         if args.only == "ours" and not name.startswith("ours"):
             continue
-        summ250, secs = evaluate(system, groups, vecs, refs, 250)
-        summ100, _ = evaluate(system, groups, vecs, refs, 100)
+        summ250, secs, picked = evaluate(system, groups, vecs, refs, 250)
+        summ100, _, _ = evaluate(system, groups, vecs, refs, 100)
         s250 = rouge_scores(summ250, refs, n_words=250)
         s100 = rouge_scores(summ100, refs, n_words=100)
         words = np.mean([n_words(t) for t in summ250.values()])
-        rows.append((name, s250, s100, secs, words))
+        rows.append((name, s250, s100, secs, words, openers(picked, groups)))
         print(f"done {name}", file=sys.stderr)
-    head = "| system | R1 rec | R2 rec | R1 F1 | R2 F1 | RL F1 | R2 rec @100 | words @250 | time (s) |"
+    head = ("| system | R1 rec | R2 rec | R1 F1 | R2 F1 | RL F1 | R2 rec @100 | words @250 | time (s) "
+            "| dangling / dateline openers @250 |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
-    for name, s, s1, secs, words in rows:
+    for name, s, s1, secs, words, (n, dang, date) in rows:
+        ops = f"{dang} / {date} of {n}" if dang >= 0 else f"- of {n}"
         print(
             f"| {name} | {s['rouge1_recall']:.2f} | {s['rouge2_recall']:.2f} | {s['rouge1_f1']:.2f} | "
-            f"{s['rouge2_f1']:.2f} | {s['rougeL_f1']:.2f} | {s1['rouge2_recall']:.2f} | {words:.0f} | {secs:.2f} |"
+            f"{s['rouge2_f1']:.2f} | {s['rougeL_f1']:.2f} | {s1['rouge2_recall']:.2f} | {words:.0f} | {secs:.2f} "
+            f"| {ops} |"
         )
 
 

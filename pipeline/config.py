@@ -67,7 +67,8 @@ class EmbedConfig(_Section):
 class ClusterConfig(_Section):
     n_themes: int | None = Field(None, ge=1)
     threshold: float | None = Field(None, ge=-1.0, le=1.0, description="mean theme similarity")
-    story_threshold: float | None = Field(None, ge=-1.0, le=1.0, description="mean cosine similarity")
+    story_threshold: float | None = Field(None, ge=-2.0, le=3.0,
+                                          description="mean story similarity: cosine + entity and time terms")
     min_size: int = Field(2, ge=1)
     n_keywords: int = Field(10, ge=1, le=100)
     random_state: int = 0
@@ -102,7 +103,7 @@ class RayConfig(_Section):
 
 
 class UpdateConfig(_Section):
-    recluster_below: int = Field(2000, ge=0, description="below this many articles an update re-clusters everything")
+    recluster_below: int = Field(10_000, ge=0, description="below this many articles an update re-clusters everything")
 
 
 class Config(_Section):

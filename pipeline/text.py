@@ -34,14 +34,15 @@ _WEEKDAY = r"(?i:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)(?i:day|sday|nesday
 _TIME = r"\d{1,2}\s?:\s?\d{2}(?:\s?[AaPp]\.?\s?[Mm]\.?)?(?:\s*(?:[A-Z]{2,4}|hrs)\b)?"
 _DAY = r"\d{1,2}(?i:st|nd|rd|th)?"
 _DATE = (
-    rf"(?:(?i:published|updated|posted|last updated)(?:\s+(?:on|at))?\s*:?\s*)?(?:{_WEEKDAY},?\s+)?"
+    rf"(?:(?i:(?:originally\s+)?published|updated|posted|last updated)(?:\s+(?:on|at))?\s*:?\s*)?(?:{_WEEKDAY},?\s+)?"
     rf"(?:(?:{_MONTH}\s+{_DAY},?\s+\d{{4}}|{_DAY}\s+{_MONTH},?\s+\d{{4}}|\d{{1,2}}\s?/\s?\d{{1,2}}\s?/\s?\d{{2,4}})"
     rf"(?:,?\s+(?:at\s+)?{_TIME})?|{_MONTH}\s+{_DAY},?\s+{_TIME})"
 )
 _OPENS = r"(?=[A-Z0-9\"“‘'])"
 #: A date or time at the start of a sentence, glued to it or not ("Tuesday, January 18, 2005Through a telethon").
 LEAD_DATE = re.compile(
-    rf"^(?:{_DATE}|(?:(?i:last updated|updated|posted)(?:\s+at)?\s*:?\s*)?{_TIME})\s*[-–—|:,]?\s*{_OPENS}"
+    rf"^(?:{_DATE}|(?:(?i:last updated|updated|posted|originally published)(?:\s+at)?\s*:?\s*)?{_TIME})"
+    rf"\s*[-–—|:,]?\s*{_OPENS}"
 )
 #: A date inside the first sentence between a headline and the lead ("... Betty Ford Center May 03, 2013 After ...").
 _MID_DATE = re.compile(rf"\s+{_DATE}\s*[-–—|:,]?\s*{_OPENS}")
@@ -162,18 +163,20 @@ def _url_end(text: str) -> int:
     """End of a URL that opens ``text``, also when printed with spaces ("http: / / www. site. com / a - b / 12").
 
     White-space separated pieces belong to the URL while one ends or the next starts with a URL separator
-    (``/ . - _ ? = & : #``, or a comma before a digit: "0,, 20697025, 00. html").
+    (``/ . - _ ? = & : #``, or a comma before a digit: "0,, 20697025, 00. html"); a capitalised last piece after a
+    lone "/" is the headline's first word ("... / north - bay / Magnitude 4. 6 Earthquake ...").
     """
-    end = 0
-    prev = None
-    for m in re.finditer(r"\S+", text):
-        tok = m.group(0)
-        if prev is not None and not (
-            prev[-1] in _URL_JOIN or tok[0] in _URL_JOIN or (prev[-1] == "," and tok[0].isdigit())
-        ):
-            break
-        end = m.end()
-        prev = tok
+    toks = [(m.group(0), m.end()) for m in re.finditer(r"\S+", text)]
+
+    def joins(prev: str, tok: str) -> bool:
+        return prev[-1] in _URL_JOIN or tok[0] in _URL_JOIN or (prev[-1] == "," and tok[0].isdigit())
+
+    k = 1
+    while k < len(toks) and joins(toks[k - 1][0], toks[k][0]):
+        k += 1
+    if k >= 2 and toks[k - 2][0] == "/" and toks[k - 1][0][0].isupper():
+        k -= 1
+    end = toks[k - 1][1] if toks else 0
     while end < len(text) and text[end].isspace():
         end += 1
     return end
@@ -286,6 +289,13 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
         chunk = text[p0:p1]
         if not chunk.strip():
             continue
+        if len(spans) < LEAD_SPANS and LEAD_URL.match(chunk.lstrip()):
+            # a URL opening the text is cut off before Blingfire sees it (it would split it at ". " and "? ")
+            lead = len(chunk) - len(chunk.lstrip())
+            p0 += lead + _url_end(chunk[lead:])
+            chunk = text[p0:p1]
+            if not chunk.strip():
+                continue
         offsets = _offsets(chunk)
         piece: list[tuple[int, int]] = []
         for a, b in offsets:

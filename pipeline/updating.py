@@ -7,11 +7,11 @@ update leaves the folder as it was; the next use of the folder finishes a commit
 2. ingests only the new inputs (an input file already read by the run or an earlier update is skipped; a new article
    that duplicates an earlier one joins its sources) — :func:`pipeline.ingest.ingest_more`;
 3. embeds only the new articles (the vector cache makes even that free for texts seen before);
-4. places each new article in an existing theme and story by the polish rule of the cluster stage
-   (:func:`pipeline.update.place_articles`), else puts it in the pool (the run's unclustered articles + the
+4. places each new article in an existing theme and story by the rule that built them
+   (:func:`pipeline.cluster.place`), else puts it in the pool (the run's unclustered articles + the
    unplaced new ones) from which new themes and stories are formed with the cluster stage itself. While the run
-   is young (fewer than ``update.recluster_below`` articles, 2,000 by default: its themes rest on few articles and a
-   whole tree costs seconds), and always with ``rebuild``, it re-clusters everything instead and maps the new groups
+   is young (fewer than ``update.recluster_below`` articles, 10,000 by default: its themes rest on few articles, the
+   granularity the cluster stage finds still changes as it grows, and a whole tree costs seconds), and always with ``rebuild``, it re-clusters everything instead and maps the new groups
    onto the old ids by member overlap (recording merges and splits);
 5. rewrites the summaries of the themes and stories whose members changed, and only those;
 6. writes ``changes.json`` (also kept as ``updates/NNNN/changes.json``) and a line of ``history.jsonl``.
@@ -210,7 +210,8 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
         np.asarray(story_theme, dtype=np.int64), np.vstack([state.knn_story, knn_story]).astype(np.int32),
         np.vstack([state.knn_snn, knn_snn]).astype(np.int32), sp.vstack([state.entities, ev]).tocsr(),
         state.vocabulary, state.idf, state.exclude,
-        np.concatenate([state.days, parse_days([a.get("date") for a in new], len(new))]), floor, state.params)
+        np.concatenate([state.days, parse_days([a.get("date") for a in new], len(new))]), floor, state.params,
+        state.event_rows(len(articles)))
 
 
 def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict], row_of: dict[str, int],

@@ -160,11 +160,11 @@ def test_threshold_override():
 
 def test_story_threshold_override():
     x, texts, ids, _ = make()
-    res = cluster_articles(x, texts, ids, story_threshold=1.0)
+    res = cluster_articles(x, texts, ids, story_threshold=2.5)
     # (almost) every article its own story: only coinciding neighbour-averaged vectors can share one
     assert sum(len(t["stories"]) for t in res["themes"]) >= 0.8 * sum(t["size"] for t in res["themes"])
-    assert res["params"]["story_threshold"] == 1.0
-    res = cluster_articles(x, texts, ids, story_threshold=-1.0)
+    assert res["params"]["story_threshold"] == 2.5
+    res = cluster_articles(x, texts, ids, story_threshold=-2.0)
     for t in res["themes"]:
         assert len(t["stories"]) == 1
 
@@ -250,6 +250,7 @@ def test_degenerate_inputs():
         ({"threshold": 1.5}, "threshold=1.5"),
         ({"threshold": float("nan")}, "threshold=nan"),
         ({"story_threshold": -3}, "story_threshold=-3"),
+        ({"story_threshold": 3.5}, "story_threshold=3.5"),
         ({"min_size": 0}, "min_size=0"),
         ({"n_keywords": 0}, "n_keywords=0"),
         ({"n_themes": 2, "threshold": 0.5}, "n_themes=2"),
@@ -368,8 +369,10 @@ def make_events(n_themes=6, n_stories=2, per=10, seed=1):
     for t, (_, s) in zip(gold_t, gold_s):
         place_ = PLACES[(t * n_stories + s) % len(PLACES)]
         count = 10 * (t * n_stories + s) + 7
-        other = PLACES[rng.integers(len(PLACES))]
-        texts.append(f"Officials in {place_} said {count} people were hurt. A reporter from {other} was there.")
+        other = PLACES[n_themes * n_stories + rng.integers(len(PLACES) - n_themes * n_stories)]  # no event's place
+        mayor = f"Ana Vel{t * n_stories + s}"
+        texts.append(f"Officials in {place_} said {count} people were hurt in {place_}. Mayor {mayor} of {place_} "
+                     f"visited with {count} rescuers. A reporter from {other} was there.")
         day = 1 + 40 * s + int(rng.integers(0, 4))
         dates.append(f"2017-{1 + day // 28:02d}-{1 + day % 28:02d}")
     return x, texts, dates, gold_t, gold_s
@@ -449,3 +452,27 @@ def test_place_rejects_mismatched_inputs():
     with pytest.raises(ClusterError, match="new_texts"):
         place(x[:2], texts[:1], None, state, x)
     assert place(x[:0], [], None, state, x) == []
+
+
+def test_entities_names_places_numbers():
+    from pipeline.cluster import exclude_words, extract_entities
+
+    text = ("Police said 3 people died in Santa Rosa.\nThe White House said 1,200 were hurt on Monday. "
+            "Officials met U.S. President Bush of the Bank of England in 2010, Reuters Daily reported.")
+    got = extract_entities(text, exclude_words(["Reuters Daily"]))
+    assert got == ["santa rosa", "white house", "u.s president bush", "bank of england", "1200", "2010"], got
+    # a sentence's single opening capital ("Police", "Officials"), weekdays, one-digit numbers: not entities
+
+
+def test_story_time_kernel_and_neutral_dates():
+    from pipeline.cluster.stories import TIME_WIDTH_DAYS, parse_days, time_features
+
+    days = parse_days(["2017-02-01", "2017-02-01T12:00:00Z", "2017-02-08", "2017-03-15", None, "not a date"], 6)
+    assert np.isnan(days[4]) and np.isnan(days[5]) and days[1] - days[0] == pytest.approx(0.5)
+    f = time_features(days)
+    k = (f @ f.T).toarray()
+    # the features' dot products follow the Gaussian bump exp(-dt^2 / (2 w^2)) closely; undated rows are 0
+    for i, j in ((0, 1), (0, 2), (0, 3), (2, 3)):
+        want = np.exp(-((days[i] - days[j]) ** 2) / (2 * TIME_WIDTH_DAYS ** 2))
+        assert k[i, j] == pytest.approx(want, abs=0.02), (i, j, k[i, j], want)
+    assert not k[4].any() and not k[5].any()

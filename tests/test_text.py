@@ -97,6 +97,17 @@ def test_ecb_spaced_url_and_dated_headline_split_from_the_lead():
     assert not any("http" in s or " / " in s for s in sents(t))
 
 
+def test_url_is_cut_before_the_sentence_splitter_sees_it():
+    t = ("http: / / www. cbs8. com / story / 2013 / 03 / 14 / 4 - 6 - earthquake - shakes - up - north - bay / "
+         "Magnitude 4. 6 Earthquake Shakes Up North Bay March 14, 2013 5: 22 AM An earthquake with a preliminary "
+         "magnitude of 4. 6 was recorded in the North Bay.")
+    assert sents(t) == ["Magnitude 4. 6 Earthquake Shakes Up North Bay",
+                        "An earthquake with a preliminary magnitude of 4. 6 was recorded in the North Bay."]
+    t = ("http: / / www. people. com / article / 0,, 20697025, 00. html Originally published 05 / 03 / 2013 at "
+         "10: 20 AM EDT Lindsay Lohan checked into the Betty Ford Clinic on Thursday night.")
+    assert sents(t) == ["Lindsay Lohan checked into the Betty Ford Clinic on Thursday night."]
+
+
 def test_undated_ecb_headline_split_from_the_lead():
     t = ("http: / / www. nbcnews. com / id / 3742740 Okla. man guilty of killing pregnant girlfriend An Oklahoma man "
          "was found guilty Thursday of killing his pregnant girlfriend and her unborn child.")

@@ -29,13 +29,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.cluster import tree
+from pipeline.cluster import stories, tree
 from pipeline.cluster.cuts import GRID_STEP, REFINE_ITERATIONS, _dense_groups, _refine, _silhouette_basis, _silhouettes
 from pipeline.cluster.entities import EntityVectors, exclude_words
 from pipeline.cluster.errors import ClusterError, _check
 from pipeline.cluster.ids import _assign_ids
 from pipeline.cluster.keywords import KEYWORD_CHARS, _Keywords, _surface_forms, _unique_labels
-from pipeline.cluster.stories import STORY_THRESHOLD, parse_days, story_parts, theme_stories
+from pipeline.cluster.stories import STORY_THRESHOLD, parse_days
 from pipeline.cluster.tree import _cut, _group_sums, _knn, _leaves, _prefix_for, _smooth_from, _snn, _upgma
 
 #: Nearest neighbours per article whose overlap is the theme tree's similarity (capped at a tenth of the articles);
@@ -71,10 +71,10 @@ def _validate(x, texts, ids, titles, dates, n_themes, threshold, story_threshold
     if n_themes is not None:
         _check("n_themes", n_themes, isinstance(n_themes, (int, np.integer)) and not isinstance(n_themes, bool)
                and n_themes >= 1, ">= 1")
-    for name, v in (("threshold", threshold), ("story_threshold", story_threshold)):
+    for name, v, lo, hi in (("threshold", threshold, -1, 1), ("story_threshold", story_threshold, -2, 3)):
         if v is not None:
-            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and -1 <= v <= 1,
-                   "a similarity in [-1, 1]")
+            _check(name, v, isinstance(v, (int, float, np.floating)) and math.isfinite(v) and lo <= v <= hi,
+                   f"a similarity in [{lo}, {hi}]")
     if n_themes is not None and threshold is not None:
         raise ClusterError(f"n_themes={n_themes} and threshold={threshold} should not both be set.")
     _check("min_size", min_size, isinstance(min_size, (int, np.integer)) and min_size >= 1, ">= 1")
@@ -142,18 +142,30 @@ def _themes(sp_: _Space, n_themes, threshold, min_size: int, random_state: int):
 
 
 def _theme_stories(item: tuple, t_story: float) -> list[np.ndarray]:
-    """One map item of :func:`_stories`: (the theme's story features, its smoothed vectors, its seed)."""
+    """One map item of :func:`_stories`: (the theme's story features, its story vectors, its seed)."""
     sub, xs_t, seed = item
-    return theme_stories(sub, xs_t, t_story, seed)
+    return stories.theme_stories(sub, xs_t, t_story, seed)
 
 
-def _stories(sp_: _Space, theme_rows, ents, days, t_story: float, random_state: int,
-             mapper=None) -> list[list[np.ndarray]]:
-    """Each theme's stories (rows); themes are independent, one map item each (Ray tasks on the Ray engine)."""
-    parts = story_parts(sp_.xs, ents, days)
-    items = [([(p[rows], w) for p, w in parts], sp_.xs[rows], random_state + ti) for ti, rows in enumerate(theme_rows)]
+def _stories(sp_: _Space, theme_rows, ents, days, t_story: float, random_state: int, mapper=None):
+    """(stories of each theme as row arrays, (n, EVENT_SMOOTH_K) rows averaged into each story vector; -1 = none).
+
+    Each theme's features are made here; its story tree and polish (the cost) are one map item (a Ray task on the
+    Ray engine)."""
+    k = stories.EVENT_SMOOTH_K
+    knn_event = np.full((sp_.x.shape[0], k), -1, dtype=np.int64)
+    items = []
+    for ti, rows in enumerate(theme_rows):
+        e = stories.reweight(ents[rows], stories.theme_idf(ents[rows]))
+        if len(rows) <= tree.MAX_LEAVES:
+            nn = rows[stories.event_neighbours(sp_.x[rows], e, days[rows])]
+        else:  # no theme x theme matrix: the run's cosine-smoothed neighbours
+            nn = sp_.knn_story[rows][:, :k]
+        knn_event[rows, : nn.shape[1]] = nn
+        xs = _smooth_from(sp_.x, knn_event[rows])
+        items.append((stories.story_parts(xs, e, days[rows]), xs, random_state + ti))
     found = (mapper or tree._map_here)(_theme_stories, items, t_story)
-    return [[rows[q] for q in groups] for rows, groups in zip(theme_rows, found)]
+    return [[rows[q] for q in groups] for rows, groups in zip(theme_rows, found)], knn_event
 
 
 def cluster_articles(
@@ -233,7 +245,7 @@ def cluster_articles(
         warnings.warn("no theme found: all articles listed as unclustered.", stacklevel=2)
     entities, ents = EntityVectors.fit(docs, exclude)
     t_story = float(story_threshold) if story_threshold is not None else STORY_THRESHOLD
-    story_rows = _stories(space, theme_rows, ents, days, t_story, random_state, mapper)
+    story_rows, knn_event = _stories(space, theme_rows, ents, days, t_story, random_state, mapper)
     themes = _describe(theme_rows, story_rows, rest, x, docs, ids, exclude, n_keywords, previous)
     params.update(
         theme_threshold=round(float(t_theme), 4), chosen_by=chosen,
@@ -249,7 +261,7 @@ def cluster_articles(
         return result
     from pipeline.cluster.place import PlacementState
 
-    return result, PlacementState.build(result, ids, space, entities, ents, days, t_theme, t_story)
+    return result, PlacementState.build(result, ids, space, knn_event, entities, ents, days, t_theme, t_story)
 
 
 def _describe(theme_rows, story_rows, rest, x, docs, ids, exclude, n_keywords, previous) -> list[dict]:

@@ -15,8 +15,10 @@ The rule (README / issue 13), for one new article with vector ``v`` (L2-normalis
    duplicate themes (ECB+ in a first run of half the articles + 5 updates: gated on the cut, 70 themes and ARI
    0.833; on the cosine floor alone, 53 themes and ARI 0.863 against 0.887 one-shot; `benchmarks/bench_update.py
    --sets ecbplus --policy always --first 0.5 --batches 6`).
-3. *Story.* Inside that theme, its mean story similarity to each story (:mod:`pipeline.cluster.stories`: smoothed
-   vector cosine, entity TF-IDF with the run's vocabulary and weights, time kernel on the dates) decides: it joins
+3. *Story.* Inside that theme, its story vector is the mean of itself and its ``EVENT_SMOOTH_K - 1`` most
+   story-similar members (as each member's was built), and its mean story similarity to each story
+   (:mod:`pipeline.cluster.stories`: story-vector cosine + entity correction with the run's vocabulary, idf and the
+   theme's local idf + time correction on the dates, with the run's saved weights) decides: it joins
    the best story when that mean is at least the run's ``story_threshold`` (the story cut), else it starts a new
    story in the theme (``story: None``).
 
@@ -40,7 +42,7 @@ import numpy as np
 from pipeline.cluster.errors import ClusterError
 from pipeline.cluster.tree import _smooth_from
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass
@@ -62,9 +64,22 @@ class PlacementState:
     days: np.ndarray  # (n,) days since 1970-01-01, NaN where unknown
     theme_floor: np.ndarray  # (n_themes,) lowest mean cosine of a member to the rest of its theme
     params: dict = field(default_factory=dict)
+    #: (n, k_event) rows averaged into each article's story vector (-1: none); rows past its end (articles added by
+    #: an update without it) use their own vector.
+    knn_event: np.ndarray | None = None
+
+    def event_rows(self, n: int | None = None) -> np.ndarray:
+        """``knn_event`` for ``n`` articles (default: all of ``ids``): rows it lacks get their own row alone."""
+        n = len(self.ids) if n is None else n
+        have = self.knn_event if self.knn_event is not None else np.zeros((0, 1), dtype=np.int32)
+        k = max(have.shape[1], 1)
+        out = np.full((n, k), -1, dtype=np.int32)
+        out[: len(have), : have.shape[1]] = have[:n]
+        out[len(have) :, 0] = np.arange(len(have), n)
+        return out
 
     @classmethod
-    def build(cls, result: dict, ids: list[str], space, entities, ents, days, t_theme: float,
+    def build(cls, result: dict, ids: list[str], space, knn_event, entities, ents, days, t_theme: float,
               t_story: float) -> PlacementState:
         from pipeline.cluster import core, stories
 
@@ -95,7 +110,8 @@ class PlacementState:
         return cls(list(ids), theme, story, [t["id"] for t in result["themes"]], story_ids,
                    np.asarray(story_theme, dtype=np.int64), space.knn_story.astype(np.int32),
                    space.knn_snn.astype(np.int32), ents.tocsr(), list(entities.vocabulary),
-                   np.asarray(entities.idf), sorted(entities.exclude), np.asarray(days, dtype=np.float64), floor, params)
+                   np.asarray(entities.idf), sorted(entities.exclude), np.asarray(days, dtype=np.float64), floor, params,
+                   np.asarray(knn_event, dtype=np.int32))
 
     # ---------------------------------------------------------------------------------------- saving
     def to_bytes(self) -> bytes:
@@ -107,7 +123,7 @@ class PlacementState:
         np.savez_compressed(
             buf, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
             theme=self.theme, story=self.story, story_theme=self.story_theme, knn_story=self.knn_story,
-            knn_snn=self.knn_snn, idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
+            knn_snn=self.knn_snn, knn_event=self.event_rows(), idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
             ent_indptr=e.indptr, ent_shape=np.asarray(e.shape), theme_floor=self.theme_floor)
         return buf.getvalue()
 
@@ -121,7 +137,7 @@ class PlacementState:
             ents = sp.csr_matrix((z["ent_data"], z["ent_indices"], z["ent_indptr"]), shape=tuple(z["ent_shape"]))
             state = cls(meta["ids"], z["theme"], z["story"], meta["theme_ids"], meta["story_ids"], z["story_theme"],
                         z["knn_story"], z["knn_snn"], ents, meta["vocabulary"], z["idf"], meta["exclude"],
-                        z["days"], z["theme_floor"], meta["params"])
+                        z["days"], z["theme_floor"], meta["params"], z["knn_event"])
         except (OSError, ValueError, KeyError) as e:
             raise ClusterError(f"cluster state is unreadable ({e}); re-run `pipeline cluster`.") from None
         if state.params.get("version") != STATE_VERSION:
@@ -210,6 +226,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     cos = _theme_cosines(v, x, state)
     ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
     days = stories.parse_days(new_dates, len(v))
+    xe = _smooth_from(x, state.event_rows(len(x)))  # the members' story vectors, as built
     t_story = float(state.params["story_threshold"])
     in_theme: dict[int, list[int]] = {}
     for i in range(len(v)):
@@ -223,7 +240,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         s_idx = np.flatnonzero(state.story_theme == ti)
         if not len(s_idx):
             continue
-        scores = _story_scores(np.asarray(new_rows), vs, ev, days, xs, state, s_idx)
+        scores = _story_scores(np.asarray(new_rows), v, vs, ev, days, x, xe, state, s_idx)
         for r, i in enumerate(new_rows):
             j = int(np.argmax(scores[r]))
             out[i]["story_similarity"] = round(float(scores[r, j]), 4)
@@ -232,26 +249,51 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     return out
 
 
-def _story_scores(new_rows: np.ndarray, vs, ev, days, xs, state: PlacementState, s_idx: np.ndarray) -> np.ndarray:
-    """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
-    of one theme: the build's :func:`pipeline.cluster.stories.story_parts` with the run's saved weights, on all of
-    them stacked at once (the parts are pairwise, so stacking does not change any pair's similarity)."""
+def _pairwise(parts, k: int) -> np.ndarray:
+    """(k, n - k) story similarity of the first ``k`` rows of ``parts`` to the others."""
     import scipy.sparse as sp
 
-    from pipeline.cluster import stories
+    total = None
+    for p, w in parts:
+        d = p[:k] @ p[k:].T
+        d = w * (d.toarray() if sp.issparse(d) else np.asarray(d, dtype=np.float64))
+        total = d if total is None else total + d
+    return total
 
-    member = np.flatnonzero(np.isin(state.story, s_idx))
+
+def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, xe, state: PlacementState,
+                  s_idx: np.ndarray) -> np.ndarray:
+    """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
+    of one theme, as the build computes it (:mod:`pipeline.cluster.stories`, the run's saved weights): entity
+    vectors re-weighted by the theme's local idf (from its members, as built); each new article's story vector is
+    its own averaged with its most story-similar members (``xe`` holds the members' own, as built; themes above
+    ``MAX_LEAVES`` articles use the cosine-smoothed ``vs``, as the build does). All new articles of the theme are
+    stacked at once (the parts are pairwise, so stacking changes no pair's similarity)."""
+    import scipy.sparse as sp
+
+    from pipeline.cluster import stories, tree
+
+    w = state.params["story"]
+    member = np.flatnonzero(np.isin(state.story, s_idx))  # the theme's articles
     local = np.searchsorted(s_idx, state.story[member])
     group = sp.csr_matrix((np.ones(len(member)), (local, np.arange(len(member)))), shape=(len(s_idx), len(member)))
     size = np.maximum(np.asarray(group.sum(axis=1)).ravel(), 1.0)
     k = len(new_rows)
-    parts = stories.story_parts(np.vstack([vs[new_rows], xs[member]]),
-                                sp.vstack([ev[new_rows], state.entities[member]]).tocsr(),
-                                np.concatenate([days[new_rows], state.days[member]]), state.params["story"])
+    idf = stories.theme_idf(state.entities[member], w["theme_idf_floor"])
+    ents = stories.reweight(sp.vstack([ev[new_rows], state.entities[member]]).tocsr(), idf)
+    d = np.concatenate([days[new_rows], state.days[member]])
+    if len(member) <= tree.MAX_LEAVES:
+        sim = _pairwise(stories.story_parts(np.vstack([v[new_rows], x[member]]), ents, d, w), k)
+        n_near = min(state.event_rows(0).shape[1], len(member) + 1) - 1
+        near = member[np.argsort(-sim, axis=1, kind="stable")[:, :n_near]]
+        ve = v[new_rows].astype(np.float64) + x[near].sum(axis=1, dtype=np.float64)
+        ve = (ve / np.maximum(np.linalg.norm(ve, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    else:
+        ve = vs[new_rows]
+    parts = stories.story_parts(np.vstack([ve, xe[member]]), ents, d, w)
     total = np.zeros((k, len(s_idx)))
-    for p, w in parts:
-        a, b = p[:k], p[k:]
-        sums = group @ b  # (n_stories, features): each story's feature sum
-        d = a @ (sums.T if not sp.issparse(sums) else sums.T)
-        total += w * (d.toarray() if sp.issparse(d) else np.asarray(d))
+    for p, wt in parts:
+        sums = group @ p[k:]  # (n_stories, features): each story's feature sum
+        dd = p[:k] @ sums.T
+        total += wt * (dd.toarray() if sp.issparse(dd) else np.asarray(dd))
     return total / size[None, :]

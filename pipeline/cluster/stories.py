@@ -14,6 +14,13 @@ threshold. Sharing more names than ``ENTITY_NEUTRAL`` (between ECB+'s same-topic
 same-event mean 0.39) pulls two articles together, fewer pushes them apart; likewise dates closer than about
 ``1.2 w`` (where ``k = TIME_NEUTRAL``) or further.
 
+The entity vectors are the run's TF-IDF re-weighted inside each theme (:func:`theme_idf`). The vectors ``xs``
+are smoothed *by the story similarity itself*: inside a theme, each article's vector is replaced
+by the mean of its ``EVENT_SMOOTH_K`` most story-similar articles of the theme (itself included), on the raw vectors,
+names and dates -- so a look-alike event's articles, whose names and dates differ, are not averaged in (on ECB+
+this lifts stories ARI from 0.885 with neighbours by cosine alone to 0.905). Themes above ``MAX_LEAVES`` articles
+use the run's cosine-smoothed vectors instead (no theme x theme matrix).
+
 Every term is a dot product of per-article feature vectors (the time kernel through Gaussian features on a fixed
 grid of days), so the mean similarity of two groups is a dot product of their feature sums: each theme gets its
 own group-average tree on its articles (on micro-clusters above ``MAX_LEAVES`` articles), cut at
@@ -33,17 +40,23 @@ from pipeline.cluster.cuts import REFINE_ITERATIONS, _refine
 from pipeline.cluster.tree import _cut, _group_sums, _leaves, _upgma
 
 #: Weight of the entity correction (the cosine of the entity TF-IDF vectors, centred on ``ENTITY_NEUTRAL``).
-STORY_ENTITY_WEIGHT = 0.75
+STORY_ENTITY_WEIGHT = 0.9
 #: The entity cosine that counts as neutral.
-ENTITY_NEUTRAL = 0.2
+ENTITY_NEUTRAL = 0.15
+#: Inside a theme the entity vectors are re-weighted by ``log((1 + n) / (1 + df)) + THEME_IDF_FLOOR`` over the
+#: theme's n articles: names every article of the theme shares ("Microsoft", "Internet Explorer") tell its stories
+#: apart less than the ones only some share (a year, a minister).
+THEME_IDF_FLOOR = 0.5
 #: Weight of the time correction (the time kernel, centred on ``TIME_NEUTRAL``).
 STORY_TIME_WEIGHT = 0.2
 #: Width (standard deviation) of the Gaussian time kernel, in days.
 TIME_WIDTH_DAYS = 7.0
 #: The time kernel's value that counts as neutral: closer in time adds to the similarity, further subtracts.
 TIME_NEUTRAL = 0.5
+#: Articles averaged into each article's story vector (itself included), chosen by story similarity in its theme.
+EVENT_SMOOTH_K = 5
 #: Story cut: the smallest mean story similarity at which two groups of one theme merge.
-STORY_THRESHOLD = 0.9
+STORY_THRESHOLD = 0.85
 #: Gaussian time features: centres every ``TIME_WIDTH_DAYS * _GRID`` days, kept within ``_REACH`` widths.
 _GRID = 0.5
 _REACH = 3.5
@@ -100,7 +113,7 @@ def time_features(days: np.ndarray, width: float = TIME_WIDTH_DAYS):
 def story_weights() -> dict:
     """The story similarity's constants (saved with a run, so an update places articles by the same rule)."""
     return {"entity_weight": STORY_ENTITY_WEIGHT, "entity_neutral": ENTITY_NEUTRAL, "time_weight": STORY_TIME_WEIGHT,
-            "time_neutral": TIME_NEUTRAL, "time_width_days": TIME_WIDTH_DAYS}
+            "time_neutral": TIME_NEUTRAL, "time_width_days": TIME_WIDTH_DAYS, "theme_idf_floor": THEME_IDF_FLOOR}
 
 
 def story_parts(xs: np.ndarray, ents, days: np.ndarray, weights: dict | None = None) -> list[tuple[object, float]]:
@@ -116,6 +129,42 @@ def story_parts(xs: np.ndarray, ents, days: np.ndarray, weights: dict | None = N
         parts.append((time_features(days, w["time_width_days"]), w["time_weight"]))
         parts.append((dated.astype(np.float64)[:, None], -w["time_weight"] * w["time_neutral"]))
     return parts
+
+
+def theme_idf(ents, floor: float = THEME_IDF_FLOOR) -> np.ndarray:
+    """(n_entities,) the theme-local idf (see :data:`THEME_IDF_FLOOR`) over ``ents``, one theme's entity rows."""
+    df = np.asarray((ents > 0).sum(axis=0), dtype=np.float64).ravel()
+    return np.log((1.0 + ents.shape[0]) / (1.0 + df)) + floor
+
+
+def reweight(ents, idf: np.ndarray):
+    """Entity rows scaled column-wise by ``idf`` and L2-normalised again (CSR)."""
+    import scipy.sparse as sp
+
+    e = (sp.csr_matrix(ents) @ sp.diags(idf)).tocsr()
+    norm = np.sqrt(np.asarray(e.multiply(e).sum(axis=1)).ravel())
+    return (sp.diags(1.0 / np.where(norm > 0, norm, 1.0)) @ e).tocsr()
+
+
+def dense_similarity(parts: list[tuple[object, float]]) -> np.ndarray:
+    """(n, n) story similarity matrix of the rows of ``parts`` (one theme's articles)."""
+    import scipy.sparse as sp
+
+    n = parts[0][0].shape[0]
+    sim = np.zeros((n, n))
+    for p, w in parts:
+        g = p @ p.T
+        sim += w * (g.toarray() if sp.issparse(g) else np.asarray(g, dtype=np.float64))
+    return sim
+
+
+def event_neighbours(x: np.ndarray, ents, days: np.ndarray, weights: dict | None = None) -> np.ndarray:
+    """(n, k) rows of each article's ``EVENT_SMOOTH_K`` most story-similar articles among the given ones (one
+    theme), itself first; ``k = min(EVENT_SMOOTH_K, n)``. Ties: the lower row."""
+    sim = dense_similarity(story_parts(x, ents, days, weights))
+    np.fill_diagonal(sim, np.inf)
+    k = min(EVENT_SMOOTH_K, len(sim))
+    return np.argsort(-sim, axis=1, kind="stable")[:, :k]
 
 
 def theme_stories(parts: list[tuple[object, float]], xs: np.ndarray, threshold: float,
@@ -136,18 +185,3 @@ def theme_stories(parts: list[tuple[object, float]], xs: np.ndarray, threshold: 
     for i, g in enumerate(lab.tolist()):
         groups.setdefault(g, []).append(i)
     return sorted((np.asarray(g) for g in groups.values()), key=lambda q: (-len(q), int(q.min())))
-
-
-def mean_similarity(parts_new: list[tuple[object, float]], parts_group: list[tuple[object, float]]) -> np.ndarray:
-    """(n_new,) mean story similarity of each new row to a group's rows (same part order in both lists)."""
-    import scipy.sparse as sp
-
-    total = None
-    for (a, w), (b, _w) in zip(parts_new, parts_group):
-        s = b.sum(axis=0)
-        s = np.asarray(s, dtype=np.float64).ravel()
-        d = a @ s if not sp.issparse(a) else a.dot(s)
-        d = np.asarray(d, dtype=np.float64).ravel() * w
-        total = d if total is None else total + d
-    n_group = parts_group[0][0].shape[0]
-    return total / max(n_group, 1)

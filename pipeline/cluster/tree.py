@@ -131,12 +131,14 @@ def _smooth(x: np.ndarray, k: int, leaf: np.ndarray, sums: np.ndarray) -> np.nda
 
 
 def _smooth_from(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Each vector replaced by the normalised mean of the rows ``idx`` lists for it."""
-    if idx.shape[1] <= 1:
-        return x
-    out = np.empty_like(x)
-    for a in range(0, x.shape[0], 4096):
-        out[a : a + 4096] = x[idx[a : a + 4096]].mean(axis=1)
+    """One row per row of ``idx``: the normalised mean of the rows of ``x`` it lists (-1 entries ignored)."""
+    if idx.shape[1] <= 1 and idx.shape[0] == x.shape[0] and (idx < 0).sum() == 0:
+        return x[idx[:, 0]] if idx.shape[1] else x
+    out = np.empty((idx.shape[0], x.shape[1]), dtype=x.dtype)
+    for a in range(0, idx.shape[0], 4096):
+        part = idx[a : a + 4096]
+        ok = part >= 0
+        out[a : a + 4096] = (x[np.where(ok, part, 0)] * ok[:, :, None]).sum(axis=1)
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out
 

@@ -1,91 +1,22 @@
-"""Multi-document extractive summarisation of a group of articles (a theme or a story).
-
-Method (``summarize_group``), measured on MultiLing 2011 with ``benchmarks/compare_summarizers.py``:
-
-1. **Filters.** Captions, bylines / credits, date-only lines, headings and other fragments (no final punctuation,
-   lower-case start), questions, and sentences shorter than ``min_words`` or longer than ``max_words`` words are
-   never chosen; exact duplicates (normalised text) keep their first copy in reading order. A dateline prefix
-   ("WASHINGTON (Reuters) -") is skipped when scoring (``content_start``); the sentence itself stays usable.
-   A sentence's *rank* is its position among its article's usable sentences (the lead is rank 0 even after a
-   date line).
-2. **Concepts** (Gillick & Favre's ICSISumm). Each sentence is cut into lower-cased, Porter-stemmed word bigrams;
-   bigrams made of stop words only are dropped. Every article containing a concept votes for it with
-   ``article_weight x (1 + concept_position_weight / (1 + rank of its first sentence holding it))``, so facts
-   repeated in the leads weigh most; only concepts found in at least ``min_df`` articles are kept (3 for groups
-   of 10 or more articles, else 2; for a single article, sentences take the place of articles).
-3. **Relevance per word.** Cosine of the sentence vector to the group centroid (the article-weighted mean of the
-   article centroids, from the embed stage's vectors, never re-embedded), times a lead prior
-   ``1 + position_weight / (1 + rank)``.
-4. **Selection.** An integer program solved by HiGHS (``scipy.optimize.milp``) maximises
-   ``sum(concept weights covered) + relevance_weight x n_articles x sum(words x relevance)`` over the chosen
-   sentences, under the word budget (a knapsack) or a sentence count, and forbids choosing two sentences whose
-   vectors have cosine above ``redundancy``. Groups are first pruned to the ``max_candidates`` best sentences by
-   a cheap score; a greedy cost-benefit solver is the fallback when HiGHS gives no solution (or a worse one at
-   its time limit).
-5. **No dangling reference** (``dangling="unit"``, the default). A sentence opening with a pronoun or connective
-   ("He", "It", "This", "But", "Their", "However", ...: ``needs_antecedent``) is never a unit on its own: choosing
-   it forces choosing the sentence before it in its article (a precedence constraint ``s_d <= s_prev`` in the
-   program, and in the greedy fallback the whole chain is one option), and that sentence may itself need its own
-   antecedent, up to ``max_unit`` sentences in all. Such a sentence whose antecedent cannot be chosen (a
-   caption, a fragment, a duplicate) is not chosen at all. ``"drop"`` never chooses such sentences;
-   ``"allow"`` treats them like any other sentence.
-6. **Order.** The chosen sentences are returned in reading order: articles by date, then by centrality
-   (``article_weights``, highest first), then id; sentences of one article in their order, so a sentence that
-   needs an antecedent always comes right after it.
-
-Parameters and defaults: ``DEFAULTS``.
-"""
+"""``summarize_group``: usable sentences -> concepts and relevance -> units -> the program -> reading order."""
 
 from __future__ import annotations
 
 import math
-import os
-import re
-import sys
-import threading
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
 from pipeline import PipelineError
+from pipeline.summarize.concepts import _concepts
+from pipeline.summarize.sentences import Candidate, content_start, is_usable, needs_antecedent
+from pipeline.summarize.solve import _chain_len, _solve_greedy, _solve_ilp
 from pipeline.text import normalize
-
-__all__ = [
-    "DEFAULTS",
-    "Candidate",
-    "SummarizeError",
-    "Summary",
-    "citation",
-    "content_start",
-    "dangling_openers",
-    "dateline_openers",
-    "is_usable",
-    "needs_antecedent",
-    "summarize_group",
-    "summarize_group_details",
-]
 
 
 class SummarizeError(PipelineError, ValueError):
     """Invalid parameters given to the summariser."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One sentence that may be chosen: its span in the article text and where it sits in the article."""
-
-    article_id: str
-    start: int
-    end: int
-    text: str
-    position: int
-    n_in_article: int
-    date: str | None = None
-    is_caption: bool = False
-    source: str | None = None
 
 
 @dataclass
@@ -120,184 +51,6 @@ DEFAULTS: dict[str, object] = {
     "time_limit": 10.0,  # seconds for HiGHS
     "mip_gap": 1e-3,  # relative optimality gap at which HiGHS stops
 }
-
-# --------------------------------------------------------------------------------------------------- filters
-
-_DATELINE = re.compile(
-    r"^(?:[A-Z][\w.'’&-]*(?:[ ,]+[A-Z][\w.'’&-]*){0,5})\s*(?:\([^()]{1,40}\))?\s*[-–—_]{1,2}\s+(?=\S)"
-)
-_DATELINE_AGENCY = re.compile(
-    r"^[^()]{1,60}\((?:Reuters|AP|AFP|CNN|Bloomberg|UPI|dpa|Xinhua)\)\s*[-–—_:]?\s*", re.I
-)
-_BYLINE = re.compile(
-    r"^\(?\s*(?:by\s+[A-Z]|reporting\s+by|writing\s+by|editing\s+by|additional\s+reporting|compiled\s+by|"
-    r"contributed\s+by|sources?\s*:|photo\s*:|image\s*:|file\s+photo|pictured\s*:|caption\s*:|copyright|©|"
-    r"all\s+rights\s+reserved|click\s+here|read\s+more|related\s*:|follow\s+us|sign\s+up|subscribe)",
-    re.I,
-)
-_CAPTION = re.compile(
-    r"^(?:\(\s*(?:photo|image|picture|video|file|credit|pictured)\b|"
-    r"(?:photo|image|picture|video|file\s+photo|credit|pictured)(?:\s+credit)?\s*:)",
-    re.I,
-)
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-#: Openers that refer back to an earlier sentence: personal and demonstrative pronouns and connectives.
-_PRONOUN_LEAD = re.compile(
-    r"^(?:he|she|they|it|him|them|this|these|those|that|his|her|hers|their|theirs|its|such|both|"
-    r"but|and|or|so|however|also|meanwhile|instead|nevertheless|nonetheless|still|yet|then|thus|hence|"
-    r"therefore|moreover|furthermore|besides|likewise|similarly|otherwise|consequently|accordingly|"
-    r"in addition|as a result|by contrast|in contrast|on the other hand|even so|after that|afterwards|"
-    r"the latter|the former|the same)\b(?!['’-])",
-    re.I,
-)
-_END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
-
-
-def content_start(text: str) -> int:
-    """Offset where a sentence's content starts once a dateline prefix ("WASHINGTON (Reuters) - ") is skipped."""
-    m = _DATELINE_AGENCY.match(text)
-    if m:
-        return m.end()
-    m = _DATELINE.match(text)
-    if m and len(m.group(0).split()) <= 7:
-        return m.end()
-    return 0
-
-
-def needs_antecedent(text: str) -> bool:
-    """Whether a sentence opens with a pronoun or connective that refers to what came before ("He told ...",
-    "It occurred at ...", "But the ...", "However, ..."), once a dateline prefix is skipped."""
-    text = text.strip()
-    return bool(_PRONOUN_LEAD.match(text[content_start(text) :]))
-
-
-def citation(cand: Candidate) -> dict:
-    """The cited span of a chosen sentence: ``{article_id, start, end, text, source, date}``.
-
-    The span starts at the sentence proper: a URL, date or dateline still opening the sentence (articles split by
-    an older version of the splitter) is left out (``pipeline.text.lead_start``).
-    """
-    from pipeline.text import lead_start
-
-    text = cand.text
-    skip = lead_start(text)
-    if skip and skip < len(text):
-        text = text[skip:]
-    return {"article_id": cand.article_id, "start": cand.start + (len(cand.text) - len(text)), "end": cand.end,
-            "text": text, "source": cand.source, "date": cand.date}
-
-
-def _item(s) -> tuple[str, str]:
-    if isinstance(s, Candidate):
-        return s.article_id, s.text
-    return s["article_id"], s["text"]
-
-
-def dangling_openers(summary: Sequence) -> int:
-    """Sentences of a summary that open with a pronoun or connective (``needs_antecedent``) but are first or follow
-    a sentence of another article, so a reader attaches the reference to the wrong thing.
-
-    ``summary`` : sequence of Candidate or of dicts with ``article_id`` and ``text`` (as in ``summaries.json``),
-    in reading order.
-    """
-    n = 0
-    prev = None
-    for s in summary:
-        aid, text = _item(s)
-        if needs_antecedent(text) and aid != prev:
-            n += 1
-        prev = aid
-    return n
-
-
-def dateline_openers(summary: Sequence) -> int:
-    """Cited sentences whose span opens with a URL, a date or a dateline (``pipeline.text.lead_start``)."""
-    from pipeline.text import lead_start
-
-    return sum(1 for s in summary if lead_start(_item(s)[1].strip()) > 0)
-
-
-def is_usable(
-    cand: Candidate,
-    *,
-    min_words: int = 8,
-    max_words: int = 60,
-    drop_questions: bool = True,
-    dangling: str = "allow",
-) -> bool:
-    """Whether a candidate may be chosen: not a caption, byline, fragment, question, or too short or long.
-
-    With ``dangling="drop"`` a sentence that needs an antecedent (``needs_antecedent``) is not usable either.
-    """
-    if cand.is_caption:
-        return False
-    text = cand.text.strip()
-    body = text[content_start(text) :]
-    if not body or _BYLINE.match(body) or _CAPTION.match(body):
-        return False
-    n = len(body.split())
-    if n < min_words or n > max_words:
-        return False
-    if text.endswith("?") or text.rstrip("\"'”’)").endswith("?"):
-        return not drop_questions
-    if not _END_OK.search(text):  # headings, list items, cut-off text
-        return False
-    if not (body[0].isupper() or body[0].isdigit() or body[0] in "\"“‘'("):
-        return False  # starts in lower case: a split mid-sentence
-    if dangling == "drop" and _PRONOUN_LEAD.match(body):
-        return False
-    return True
-
-
-# --------------------------------------------------------------------------------------------------- concepts
-
-
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS) | {"s", "said", "says", "say", "mr", "mrs", "ms"}
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    from nltk.stem.porter import PorterStemmer
-
-    return PorterStemmer()
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return _stemmer().stem(word)
-
-
-def _tokens(text: str) -> list[str]:
-    out = []
-    for m in _WORD.finditer(text):
-        w = m.group(0).lower().replace("’", "'")
-        if w.endswith("'s"):
-            w = w[:-2]
-        out.append(w)
-    return out
-
-
-@lru_cache(maxsize=300_000)
-def _concepts(text: str) -> frozenset[tuple[str, str]]:
-    """Stemmed word bigrams of a sentence, without the bigrams made of stop words only.
-
-    Cached by text: a sentence is scored once for its theme and again for its story.
-    """
-    stop = _stop_words()
-    toks = _tokens(text)
-    out: set[tuple[str, str]] = set()
-    for a, b in zip(toks, toks[1:]):
-        if a in stop and b in stop:
-            continue
-        out.add((_stem(a), _stem(b)))
-    return frozenset(out)
-
-
-# --------------------------------------------------------------------------------------------------- params
 
 
 def _check_int(name: str, value, low: int, allow_none: bool = False):
@@ -370,9 +123,6 @@ def _params(words, sentences, method_params) -> dict:
                 f"The '{name}' parameter of summarize_group must be an instance of 'bool'. Got {p[name]!r} instead."
             )
     return p
-
-
-# --------------------------------------------------------------------------------------------------- main
 
 
 def _reading_key(c: Candidate, weights: Mapping[str, float] | None = None):
@@ -610,14 +360,6 @@ def summarize_group_details(
     )
 
 
-def _chain_len(d: int, needs: Mapping[int, int], lengths) -> float:
-    total = float(lengths[d])
-    while d in needs:
-        d = needs[d]
-        total += float(lengths[d])
-    return total
-
-
 def _units(candidates, usable, rank, order, p):
     """Link each usable sentence that needs an antecedent to the sentence before it in its article.
 
@@ -660,160 +402,3 @@ def _units(candidates, usable, rank, order, p):
         at = {i: j for j, i in enumerate(usable)}
     needs = {at[i]: at[q] for i, q in link.items() if i in at and q is not None}
     return usable, rank, needs
-
-
-_STDOUT_LOCK = threading.Lock()
-
-
-@contextmanager
-def _quiet_c_stdout():
-    """Silence file descriptor 1 while HiGHS runs: some HiGHS builds printf debug lines even with output off."""
-    with _STDOUT_LOCK:
-        try:
-            sys.stdout.flush()
-            saved = os.dup(1)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-        except Exception:  # pragma: no cover - no usable fd 1
-            yield
-            return
-        try:
-            os.dup2(devnull, 1)
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-
-
-def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, time_limit, mip_gap, needs=None):
-    """Concept-coverage ILP solved by HiGHS. Returns (chosen positions, objective, proven optimal) or None.
-
-    ``needs`` maps a sentence to the one it cannot be chosen without (``s_d <= s_a``).
-    """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import coo_matrix
-
-    ns, nc = len(lengths), len(c_weight)
-    # variables: s_0..s_{ns-1}, c_0..c_{nc-1}; milp minimises
-    # tiny tie-break towards earlier candidates (sorted by article_id, position) keeps the result deterministic
-    tie = 1e-6 * (1.0 - np.arange(ns) / max(ns, 1))
-    cost = -np.concatenate([rel + tie, c_weight])
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    r = 0
-    if budget_words is not None:
-        for j in range(ns):
-            rows.append(r), cols.append(j), vals.append(lengths[j])
-        lo.append(-np.inf), hi.append(budget_words)
-        r += 1
-    if budget_sents is not None:
-        for j in range(ns):
-            rows.append(r), cols.append(j), vals.append(1.0)
-        lo.append(-np.inf), hi.append(float(budget_sents))
-        r += 1
-    # c_t <= sum of s_j over sentences holding t
-    holders: list[list[int]] = [[] for _ in range(nc)]
-    for j, o in enumerate(occ):
-        for t in o:
-            holders[t].append(j)
-    for t in range(nc):
-        rows.append(r), cols.append(ns + t), vals.append(1.0)
-        for j in holders[t]:
-            rows.append(r), cols.append(j), vals.append(-1.0)
-        lo.append(-np.inf), hi.append(0.0)
-        r += 1
-    for a, b in pairs:
-        rows.append(r), cols.append(a), vals.append(1.0)
-        rows.append(r), cols.append(b), vals.append(1.0)
-        lo.append(-np.inf), hi.append(1.0)
-        r += 1
-    for d, a in sorted((needs or {}).items()):
-        rows.append(r), cols.append(d), vals.append(1.0)
-        rows.append(r), cols.append(a), vals.append(-1.0)
-        lo.append(-np.inf), hi.append(0.0)
-        r += 1
-    upper = np.concatenate([fits.astype(np.float64), np.ones(nc)])
-    constraints = []
-    if r:
-        a_mat = coo_matrix((vals, (rows, cols)), shape=(r, ns + nc)).tocsr()
-        constraints = [LinearConstraint(a_mat, np.array(lo), np.array(hi))]
-    integrality = np.concatenate([np.ones(ns), np.zeros(nc)])  # c_t is integral at an optimum given s
-    try:
-        with _quiet_c_stdout():
-            res = milp(
-                cost,
-                integrality=integrality,
-                bounds=Bounds(np.zeros(ns + nc), upper),
-                constraints=constraints,
-                options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_gap), "presolve": True},
-            )
-    except Exception:  # pragma: no cover - solver failure falls back to greedy
-        return None
-    if res.x is None or res.status not in (0, 1):
-        return None
-    chosen = [j for j in range(ns) if res.x[j] > 0.5]
-    if not chosen:
-        return None
-    return chosen, float(-res.fun), res.status == 0
-
-
-def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs=None):
-    """Greedy cost-benefit selection (gain per word) with the same constraints; best single sentence if better.
-
-    A sentence that needs an antecedent (``needs``) is an option together with its not yet chosen antecedents.
-    """
-    needs = needs or {}
-    ns = len(lengths)
-    conflict: list[set[int]] = [set() for _ in range(ns)]
-    for a, b in pairs:
-        conflict[a].add(b)
-        conflict[b].add(a)
-    chains = []
-    for j in range(ns):
-        c = [j]
-        while c[-1] in needs:
-            c.append(needs[c[-1]])
-        chains.append(c)
-    covered = np.zeros(len(c_weight), dtype=bool)
-    chosen: list[int] = []
-    is_chosen = np.zeros(ns, dtype=bool)
-    banned = np.zeros(ns, dtype=bool)
-    banned[~fits] = True
-    used_words = 0.0
-    total = 0.0
-    while True:
-        best, best_score, best_gain, best_add = -1, -np.inf, 0.0, []
-        for j in range(ns):
-            if banned[j] or is_chosen[j]:
-                continue
-            add = [t for t in chains[j] if not is_chosen[t]]
-            if any(banned[t] for t in add) or any(t in conflict[u] for t in add for u in add if u < t):
-                continue
-            if budget_sents is not None and len(chosen) + len(add) > budget_sents:
-                continue
-            words = float(sum(lengths[t] for t in add))
-            if budget_words is not None and used_words + words > budget_words:
-                continue
-            new = {c for t in add for c in occ[t] if not covered[c]}
-            gain = float(sum(rel[t] for t in add)) + (float(c_weight[sorted(new)].sum()) if new else 0.0)
-            score = gain / words if budget_words is not None else gain
-            if score > best_score + 1e-12:
-                best, best_score, best_gain, best_add = j, score, gain, add
-        if best < 0 or best_gain <= 0:
-            break
-        for t in best_add:
-            chosen.append(t)
-            is_chosen[t] = True
-            used_words += lengths[t]
-            for u in conflict[t]:
-                banned[u] = True
-            for c in occ[t]:
-                covered[c] = True
-        total += best_gain
-    single = np.array([(c_weight[o].sum() if o else 0.0) + rel[j] for j, o in enumerate(occ)])
-    single[~fits] = -np.inf
-    if needs:
-        single[list(needs)] = -np.inf
-    j1 = int(np.argmax(single))
-    if np.isfinite(single[j1]) and (not chosen or single[j1] > total):
-        return [j1], float(single[j1])
-    return sorted(chosen), total

@@ -1,0 +1,169 @@
+"""What a candidate sentence is and which ones may be cited: filters, openers that need an antecedent, the cited
+span (``citation``) and the checker of a finished summary (``dangling_openers``, ``dateline_openers``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence that may be chosen: its span in the article text and where it sits in the article."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    position: int
+    n_in_article: int
+    date: str | None = None
+    is_caption: bool = False
+    source: str | None = None
+
+
+_DATELINE = re.compile(
+    r"^(?:[A-Z][\w.'’&-]*(?:[ ,]+[A-Z][\w.'’&-]*){0,5})\s*(?:\([^()]{1,40}\))?\s*[-–—_]{1,2}\s+(?=\S)"
+)
+_DATELINE_AGENCY = re.compile(
+    r"^[^()]{1,60}\((?:Reuters|AP|AFP|CNN|Bloomberg|UPI|dpa|Xinhua)\)\s*[-–—_:]?\s*", re.I
+)
+_BYLINE = re.compile(
+    r"^\(?\s*(?:by\s+[A-Z]|reporting\s+by|writing\s+by|editing\s+by|additional\s+reporting|compiled\s+by|"
+    r"contributed\s+by|sources?\s*:|photo\s*:|image\s*:|file\s+photo|pictured\s*:|caption\s*:|copyright|©|"
+    r"all\s+rights\s+reserved|click\s+here|read\s+more|related\s*:|follow\s+us|sign\s+up|subscribe)",
+    re.I,
+)
+_CAPTION = re.compile(
+    r"^(?:\(\s*(?:photo|image|picture|video|file|credit|pictured)\b|"
+    r"(?:photo|image|picture|video|file\s+photo|credit|pictured)(?:\s+credit)?\s*:)",
+    re.I,
+)
+#: A URL printed with spaces (ECB+: "http: / / business. t - mobile. com / ..."): never cited.
+_SPACED_URL = re.compile(r"https?\s*:\s*/\s*/\s|https?\s+:|\bwww\.\s", re.I)
+#: Openers that refer back to an earlier sentence: personal and demonstrative pronouns and connectives.
+_PRONOUN_LEAD = re.compile(
+    r"^(?:he|she|they|it|him|them|this|these|those|that|his|her|hers|their|theirs|its|such|both|"
+    r"but|and|or|so|however|also|meanwhile|instead|nevertheless|nonetheless|still|yet|then|thus|hence|"
+    r"therefore|moreover|furthermore|besides|likewise|similarly|otherwise|consequently|accordingly|"
+    r"in addition|as a result|by contrast|in contrast|on the other hand|even so|after that|afterwards|"
+    r"the latter|the former|the same)\b(?!['’-])",
+    re.I,
+)
+_END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
+
+
+def content_start(text: str) -> int:
+    """Offset where a sentence's content starts once a dateline prefix ("WASHINGTON (Reuters) - ") is skipped.
+
+    The splitter's ``pipeline.text.lead_start`` first (URL, date, dateline), then two looser dateline patterns.
+    """
+    from pipeline.text import lead_start
+
+    at = lead_start(text)
+    if at:
+        return at
+    m = _DATELINE_AGENCY.match(text)
+    if m:
+        return m.end()
+    m = _DATELINE.match(text)
+    if m and len(m.group(0).split()) <= 7:
+        return m.end()
+    return 0
+
+
+def needs_antecedent(text: str) -> bool:
+    """Whether a sentence opens with a pronoun or connective that refers to what came before ("He told ...",
+    "It occurred at ...", "But the ...", "However, ..."), once a dateline prefix is skipped."""
+    text = text.strip()
+    return bool(_PRONOUN_LEAD.match(text[content_start(text) :]))
+
+
+def citation(cand: Candidate) -> dict:
+    """The cited span of a chosen sentence: ``{article_id, start, end, text, source, date}``.
+
+    The span starts at the sentence proper: a URL, date or dateline still opening the sentence (articles split by
+    an older version of the splitter) is left out (``pipeline.text.lead_start``).
+    """
+    from pipeline.text import lead_start
+
+    text = cand.text
+    skip = lead_start(text)
+    if skip and skip < len(text):
+        text = text[skip:]
+    return {"article_id": cand.article_id, "start": cand.start + (len(cand.text) - len(text)), "end": cand.end,
+            "text": text, "source": cand.source, "date": cand.date}
+
+
+def _item(s) -> tuple[str, str]:
+    if isinstance(s, Candidate):
+        return s.article_id, s.text
+    return s["article_id"], s["text"]
+
+
+def dangling_openers(summary: Sequence, spans: Mapping[str, Sequence] | None = None) -> int:
+    """Sentences of a summary that open with a pronoun or connective (``needs_antecedent``) but are first or follow
+    a sentence of another article, so a reader attaches the reference to the wrong thing.
+
+    ``summary`` : sequence of Candidate or of dicts with ``article_id`` and ``text`` (as in ``summaries.json``),
+    in reading order. With ``spans`` (article id -> its sentence spans ``[[start, end], ...]`` from articles.jsonl)
+    the check is strict: the sentence before must be the one just before it in the same article (matched by end
+    offset, since a cited span may start after a dateline).
+    """
+    n = 0
+    prev = None
+    for s in summary:
+        aid, text = _item(s)
+        if needs_antecedent(text):
+            ok = prev is not None and prev[0] == aid
+            if ok and spans is not None:
+                ends = [int(e) for _s, e in spans.get(aid, [])]
+                end, prev_end = _end(s), prev[1]
+                ok = end in ends and prev_end in ends and ends.index(prev_end) == ends.index(end) - 1
+            n += not ok
+        prev = (aid, _end(s))
+    return n
+
+
+def _end(s) -> int | None:
+    return s.end if isinstance(s, Candidate) else s.get("end")
+
+
+def dateline_openers(summary: Sequence) -> int:
+    """Cited sentences whose span opens with a URL, a date or a dateline (``pipeline.text.lead_start``)."""
+    from pipeline.text import lead_start
+
+    return sum(1 for s in summary if lead_start(_item(s)[1].strip()) > 0)
+
+
+def is_usable(
+    cand: Candidate,
+    *,
+    min_words: int = 8,
+    max_words: int = 60,
+    drop_questions: bool = True,
+    dangling: str = "allow",
+) -> bool:
+    """Whether a candidate may be chosen: not a caption, byline, fragment, question, or too short or long.
+
+    With ``dangling="drop"`` a sentence that needs an antecedent (``needs_antecedent``) is not usable either.
+    """
+    if cand.is_caption:
+        return False
+    text = cand.text.strip()
+    body = text[content_start(text) :]
+    if not body or _BYLINE.match(body) or _CAPTION.match(body) or _SPACED_URL.search(body):
+        return False
+    n = len(body.split())
+    if n < min_words or n > max_words:
+        return False
+    if text.endswith("?") or text.rstrip("\"'”’)").endswith("?"):
+        return not drop_questions
+    if not _END_OK.search(text):  # headings, list items, cut-off text
+        return False
+    if not (body[0].isupper() or body[0].isdigit() or body[0] in "\"“‘'("):
+        return False  # starts in lower case: a split mid-sentence
+    if dangling == "drop" and _PRONOUN_LEAD.match(body):
+        return False
+    return True
