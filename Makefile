@@ -54,7 +54,13 @@ update: | $(VENV)/.installed ## Add new articles (INPUTS=...) to the themes of $
 export: $(OUT)/report.html ## Tables for spreadsheets (CSV and Parquet) in $(OUT)/exports/
 	$(PIPE) export --out $(OUT)
 
-test: $(VENV)/.installed ## Run the test suite
+# The tests also run the Ray engine against the local one, so they install the optional `ray` extra (the pipeline
+# itself never needs it).
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,ray]'
+	touch $@
+
+test: $(VENV)/.test-installed ## Run the test suite (installs the test and ray extras)
 	$(PY) -m pytest -q
 
 test-fast: $(VENV)/.installed ## Run the tests that do not load the real model
