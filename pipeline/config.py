@@ -62,6 +62,7 @@ class EmbedConfig(_Section):
     cache_dir: str | None = None
     use_cache: bool = True
     article_vectors: str = "auto"
+    lead_sentences: int | None = Field(None, ge=1, description="content sentences per article for its vector")
 
 
 class ClusterConfig(_Section):

@@ -177,10 +177,11 @@ def make_embedder(cfg: Config, progress: bool = False):
     )
 
 
-def embed_articles(articles: list[dict], embedder, method: str = "auto") -> dict:
-    """Embed every distinct sentence and title once; derive article vectors.
+def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_sentences: int | None = None) -> dict:
+    """Embed every distinct title and sentence once (only the first ``lead_sentences`` content sentences of each
+    article when given: the article vector weights the lead); derive article vectors.
 
-    Returns ``sentence_vectors`` (n_sentences, dim), ``sentence_rows`` (n_sentences, 2) int32 of
+    Returns ``sentence_vectors`` (n_embedded, dim), ``sentence_rows`` (n_embedded, 2) int32 of
     ``[article_row, sentence_no]``, ``article_vectors`` (n_articles, dim) and the encoder stats.
     """
     from pipeline.embed import article_vectors
@@ -189,7 +190,8 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto") -> dict
     texts: list[str] = []
     for i, art in enumerate(articles):
         text = art["text"]
-        for j, (s, e) in enumerate(art["sentences"]):
+        spans = art["sentences"] if lead_sentences is None else art["sentences"][:lead_sentences]
+        for j, (s, e) in enumerate(spans):
             rows.append((i, j))
             texts.append(text[s:e])
     titles = [a.get("title") or "" for a in articles]
@@ -217,7 +219,7 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
     top: dict = {}
     with _stage(run, "embed", cfg, top=top) as rec:
         embedder = embedder or make_embedder(cfg, progress=progress)
-        out = embed_articles(articles, embedder, cfg.embed.article_vectors)
+        out = embed_articles(articles, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences)
         run.write_npy(A.SENTENCE_VECTORS, out["sentence_vectors"])
         run.write_npy(A.SENTENCE_ROWS, out["sentence_rows"])
         run.write_npy(A.ARTICLE_VECTORS, out["article_vectors"])
@@ -228,16 +230,63 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
             "n_sentences": int(out["sentence_rows"].shape[0]),
             "sentence_rows": A.SENTENCE_ROWS,
             "article_vectors": cfg.embed.article_vectors,
+            "lead_sentences": cfg.embed.lead_sentences,
         }
         run.write_json(A.EMBED_INDEX, index)
         rec["model"] = top["model"] = embedder.model_id
+        info = dict(getattr(embedder, "backend_info", {}) or {})
+        if info:
+            rec["backend"] = top["backend"] = info
         rec["stats"] = {k: v for k, v in out["stats"].items() if isinstance(v, (int, float, str))}
     st = out["stats"]
+    backend = f", backend {info['used']}" if info.get("used") else ""
+    note = f"; {info['note']}" if info.get("note") else ""
     say(
         f"embed: {len(articles)} articles, {index['n_sentences']} sentences "
-        f"({st.get('n_cached', 0)} from cache, {st.get('n_computed', '?')} computed) -> {run.path(A.SENTENCE_VECTORS)}"
+        f"({st.get('n_cached', 0)} from cache, {st.get('n_computed', '?')} computed, {st.get('n_tokens', 0)} tokens)"
+        f"{backend}{note} -> {run.path(A.SENTENCE_VECTORS)}"
     )
     return index
+
+
+def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need: Sequence[int] | None = None,
+                         embedder=None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of every content sentence of ``articles``, in article then sentence order.
+
+    Those the embed stage wrote are read from the run folder; the others (the embed stage embeds only each
+    article's lead when ``embed.lead_sentences`` is set) are fetched through the encoder and its cache, for the
+    article rows in ``need`` only (default: all); the rows of the other articles stay zero.
+    Returns ``(vectors (n_sentences, dim) float32, rows (n_sentences, 2) int32 [article_row, sentence_no])``.
+    """
+    done_vecs = np.asarray(run.read_npy(A.SENTENCE_VECTORS), dtype=np.float32)
+    done_rows = np.asarray(run.read_npy(A.SENTENCE_ROWS)).reshape(-1, 2)
+    counts = np.array([len(a["sentences"]) for a in articles], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    n = int(counts.sum())
+    rows = np.zeros((n, 2), dtype=np.int32)
+    rows[:, 0] = np.repeat(np.arange(len(articles)), counts)
+    rows[:, 1] = np.arange(n) - np.repeat(starts, counts)
+    if len(done_rows) == n and np.array_equal(done_rows, rows):
+        return done_vecs, rows  # the embed stage wrote every sentence
+    dim = done_vecs.shape[1] if done_vecs.ndim == 2 and done_vecs.shape[1] else int(run.read_json(A.EMBED_INDEX)["dim"])
+    vecs = np.zeros((n, dim), np.float32)
+    have = np.zeros(n, dtype=bool)
+    if len(done_rows):
+        at = starts[done_rows[:, 0]] + done_rows[:, 1]
+        vecs[at] = done_vecs
+        have[at] = True
+    wanted = np.zeros(len(articles), dtype=bool)
+    wanted[list(need) if need is not None else slice(None)] = True
+    todo = np.flatnonzero(~have & wanted[rows[:, 0]])
+    if len(todo):
+        texts = [articles[r]["text"][slice(*articles[r]["sentences"][j])] for r, j in rows[todo]]
+        embedder = embedder or make_embedder(cfg)
+        model = run.read_json(A.EMBED_INDEX).get("model")
+        if embedder.model_id != model:
+            raise PipelineError(f"the embeddings in {run.root} were made by {model}, not {embedder.model_id} "
+                                f"(embed.* changed?); re-run `pipeline embed --out {run.root}`")
+        vecs[todo] = embedder.encode(texts)
+    return vecs, rows
 
 
 def _check_index(run: RunFolder, articles: list[dict]) -> dict:
@@ -417,23 +466,25 @@ def groups_by_field(articles: list[dict], field: str) -> tuple[list[dict], list[
 def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by: str | None = None) -> dict:
     articles = run.read_jsonl(A.ARTICLES)
     index = _check_index(run, articles)
-    sent_vecs = run.read_npy(A.SENTENCE_VECTORS)
-    sent_rows = np.asarray(run.read_npy(A.SENTENCE_ROWS))
     if group_by:
         groups, unclustered = groups_by_field(articles, group_by)
     else:
         clusters = run.read_json(A.CLUSTERS)
         groups, unclustered = clusters["themes"], clusters["unclustered"]
+    row_of = {a["id"]: i for i, a in enumerate(articles)}
+    need = sorted({row_of[m["id"]] for g in groups for m in g["articles"] if m["id"] in row_of})
     with _stage(run, "summarize", cfg, {"group_by": group_by}) as rec:
         key = {
             "stage": "summarize", "code": _code_hash("summarize"), "config": cfg.section("summarize"),
             "threads": cfg.embed.threads, "group_by": group_by,
             "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.SENTENCE_VECTORS)),
-            "groups": None if group_by else sha256_file(run.path(A.CLUSTERS)),
+            "model": index.get("model"), "groups": None if group_by else sha256_file(run.path(A.CLUSTERS)),
         }
-        themes, rec["cached"] = _stage_cache(
-            cfg, "summarize", key, lambda: {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
-        )
+        def compute() -> dict:
+            sent_vecs, sent_rows = sentence_vectors_for(run, cfg, articles, need)
+            return {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
+
+        themes, rec["cached"] = _stage_cache(cfg, "summarize", key, compute)
         themes = themes["themes"]
         doc = {
             "themes": themes,
