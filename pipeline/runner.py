@@ -160,11 +160,17 @@ HASHING_MODEL = "hashing"
 
 
 def make_embedder(cfg: Config, progress: bool = False):
-    from pipeline.embed import Embedder, FakeEmbedder
+    from pipeline.embed import DEFAULT_MODEL, Embedder, FakeEmbedder
 
     e = cfg.embed
     if e.model == HASHING_MODEL:
         return FakeEmbedder(dim=256, batch_size=e.batch_size, cache_dir=e.cache_dir, use_cache=False)
+    from pipeline.embed.static import StaticEmbedder, is_static
+
+    if is_static(e.model):  # "static" or "static:<model>": model2vec distilled locally from that model
+        source = e.model.partition(":")[2] or DEFAULT_MODEL
+        return StaticEmbedder(source, batch_size=e.batch_size, cache_dir=e.cache_dir, use_cache=e.use_cache,
+                              progress=progress)
     return Embedder(
         e.model,
         backend=e.backend,

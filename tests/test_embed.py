@@ -481,3 +481,24 @@ def test_sentence_vectors_for_fills_only_the_needed_articles(tmp_path):
     # other articles: their lead sentence (written by the embed stage) only; the rest stay zero
     assert (np.linalg.norm(vecs[later & (rows[:, 1] == 0)], axis=1) > 0.99).all()
     assert not vecs[later & (rows[:, 1] > 0)].any()
+
+
+# --- the static tier ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_static_tier_distils_once_and_encodes(tiny_model, tmp_path):
+    from pipeline.embed import StaticEmbedder
+
+    e = StaticEmbedder(str(tiny_model), cache_dir=tmp_path, pca_dims=16)
+    (folder,) = tmp_path.glob("static/tiny-bert*")
+    assert e.dim == 16 and e.model_id.startswith("static-tiny-bert") and e.backend_info["used"] == "static"
+    v = e.encode(REAL)
+    assert v.shape == (5, 16) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    assert e.stats["n_computed"] == 5 and e.stats["n_tokens"] > 5
+    stamp = folder.stat().st_mtime_ns
+    again = StaticEmbedder(str(tiny_model), cache_dir=tmp_path, pca_dims=16)  # no second distillation
+    assert folder.stat().st_mtime_ns == stamp and again.model_id == e.model_id
+    np.testing.assert_array_equal(again.encode(REAL), v)
+    assert again.stats["n_cached"] == 5
