@@ -14,7 +14,7 @@ SHARED := pipeline/__init__.py pipeline/config.py pipeline/artifacts.py pipeline
 INPUT_FILES := $(shell find $(INPUTS) -type f -not -name '.*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install pipeline export test test-fast bench bench-embed bench-cluster bench-pipeline compare clean FORCE
+.PHONY: help install pipeline update export test test-fast bench bench-embed bench-cluster bench-pipeline compare clean FORCE
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ $(OUT)/articles.jsonl: $(INPUT_FILES) $(wildcard pipeline/ingest/*.py) $(SHARED)
 $(OUT)/embeddings/index.json: $(OUT)/articles.jsonl $(wildcard pipeline/embed/*.py) $(SHARED) $(STAMPS)/embed.json
 	$(PIPE) embed --out $(OUT) --config $(CONFIG) $(ARGS)
 
-$(OUT)/clusters.json: $(OUT)/embeddings/index.json pipeline/cluster.py $(SHARED) $(STAMPS)/cluster.json
+$(OUT)/clusters.json: $(OUT)/embeddings/index.json $(wildcard pipeline/cluster/*.py) $(SHARED) $(STAMPS)/cluster.json
 	$(PIPE) cluster --out $(OUT) --config $(CONFIG) $(ARGS)
 
 $(OUT)/summaries.json: $(OUT)/clusters.json pipeline/summarize.py $(SHARED) $(STAMPS)/summarize.json
@@ -47,6 +47,9 @@ $(OUT)/report.html: $(OUT)/summaries.json $(wildcard $(OUT)/changes.json) $(wild
 	$(PIPE) report --out $(OUT) --config $(CONFIG) $(ARGS)
 
 pipeline: $(OUT)/report.html ## Run the pipeline on $(INPUTS) into $(OUT)/ (only what changed)
+
+update: | $(VENV)/.installed ## Add new articles (INPUTS=...) to the themes of $(OUT)/; writes changes.json and the report
+	$(PIPE) update $(INPUTS) --out $(OUT) --config $(CONFIG) $(ARGS)
 
 export: $(OUT)/report.html ## Tables for spreadsheets (CSV and Parquet) in $(OUT)/exports/
 	$(PIPE) export --out $(OUT)

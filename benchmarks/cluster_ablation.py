@@ -63,7 +63,7 @@ def collections() -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import pipeline.cluster as C
+    import pipeline.cluster.core as C
     from sklearn.metrics import adjusted_rand_score
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

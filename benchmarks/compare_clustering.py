@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import warnings
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: ``../shared/data`` beside the repo; ``SHARED_DATA`` overrides it (a git worktree sits elsewhere).
+DATA = Path(os.environ.get("SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 CACHE = Path("/tmp/cluster2")
 EMBED_CACHE = Path("/tmp/cluster2_cache")
 METRICS = ["ari", "nmi", "ami", "v_measure", "bcubed_precision", "bcubed_recall", "bcubed_f1"]

@@ -53,6 +53,8 @@ class Result:
         self.articles: dict[str, dict] = {a["id"]: a for a in run.read_jsonl(A.ARTICLES)}
         self._batch = batch
         self._tables: dict | None = None
+        #: What the last update changed (``changes.json``), None before any update.
+        self.changes: dict | None = run.read_json(A.CHANGES) if run.exists(A.CHANGES) else None
 
     @property
     def stories(self) -> list[dict]:
@@ -194,14 +196,16 @@ class Pipeline:
         """BERTopic's habit: run, and return the theme id of each document (None: unclustered or rejected)."""
         return self.run(docs, report=False).assignments()
 
-    def update(self, docs: Any) -> Result:
-        """Add documents to the themes this pipeline's run folder already has (``pipeline update``)."""
+    def update(self, docs: Any, *, rebuild: bool = False, report: bool = True) -> Result:
+        """Add documents to the themes this pipeline's run folder already has (``pipeline update``): existing theme
+        and story ids are kept; ``result.changes`` says what is new, grown and unchanged."""
         from pipeline import runner
+        from pipeline.updating import run_update
 
-        if not hasattr(runner, "run_update"):  # pragma: no cover - until the update stage exists
-            raise PipelineError("update is not available in this version")
         inputs, batch = self._inputs(docs)
-        runner.run_update(inputs, self.run_folder, self.config)
+        run_update(inputs, self.run_folder, self.config, rebuild=rebuild)
+        if report:
+            runner.run_report(self.run_folder, self.config)
         return Result(self.run_folder, batch, self._tmp)
 
     def __repr__(self) -> str:

@@ -43,6 +43,8 @@ CHANGES = "changes.json"
 HISTORY = "history.jsonl"
 MINHASH_INDEX = "index/minhash.npy"
 CONTENT_INDEX = "index/content.npy"
+#: What ``pipeline.cluster.place`` needs to put an update's articles into the themes (neighbour lists, entities...).
+CLUSTER_STATE = "index/cluster_state.npz"
 #: Staging folders of transactions (see :meth:`RunFolder.transaction`) and the file that commits one.
 TXN_PREFIX = ".txn-"
 TXN_COMMIT = "COMMIT"
@@ -58,6 +60,7 @@ PRODUCED_BY = {
     EMBED_INDEX: "embed",
     SENTENCE_ROWS: "embed",
     CLUSTERS: "cluster",
+    CLUSTER_STATE: "cluster",
     SUMMARIES: "summarize",
     REPORT: "report",
 }

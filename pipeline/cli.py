@@ -356,6 +356,59 @@ def run(
             typer.echo(format_themes(doc))
 
 
+@app.command()
+def update(
+    inputs: Annotated[list[Path], typer.Argument(help="New files and folders to add: .txt, .jsonl, .json, .csv, .gz.", metavar="INPUT")],
+    out: OutOpt = Path("out"),
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-cluster everything; map new groups onto the old ids by member overlap (records merges and splits).", metavar="")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+):
+    """Add new articles to the themes a run folder already has.
+
+    Only the new inputs are read and embedded; each new article joins the existing theme and story it fits (by the
+    rule that built them), the rest form new themes with the run's unclustered articles. Theme and story ids never
+    change; only the summaries of groups whose members changed are rewritten. Writes changes.json (what is new,
+    grown, unchanged), a line of history.jsonl, and the report. All or nothing: an interrupted update leaves the run
+    folder as it was.
+
+    Example: pipeline update today/ --out out
+    """
+    ctx = _Ctx(verbose, quiet)
+    with _guard(verbose, quiet):
+        from pipeline import runner
+        from pipeline.updating import run_update
+
+        cfg = _config(config, set_)
+        rf = _run(out)
+        changes = run_update(inputs, rf, cfg, ctx.say, rebuild=rebuild, progress=ctx.progress)
+        runner.run_report(rf, cfg, ctx.say)
+        if not quiet:
+            typer.echo(format_changes(changes))
+
+
+def format_changes(changes: dict) -> str:
+    """What an update changed, as plain text: counts, then each new or grown theme with its dates."""
+    a = changes["articles"]
+    lines = [f"update {changes['update']}: {a['new']} new articles, {a['joined_earlier']} joined earlier articles, "
+             f"{a['rejected']} rejected; {a['total']} articles in all"]
+    for kind in ("themes", "stories"):
+        c = changes["counts"].get(kind, {})
+        lines.append(f"{kind}: " + ", ".join(f"{c[k]} {k}" for k in ("new", "grown", "changed", "unchanged") if c.get(k)))
+    for g in changes["groups"]:
+        if g["kind"] == "theme" and g["status"] in ("new", "grown", "changed"):
+            span = f"{g['first_date'] or '?'} .. {g['last_date'] or '?'}"
+            lines.append(f"  {g['status']:<7} {g['id']}  {g['size_before']} -> {g['size_after']} articles  ({span})  "
+                         f"{g.get('label', '')}")
+    for m in changes.get("merged", []):
+        lines.append(f"  merged  {', '.join(m['from'])} -> {m['into']}")
+    for s in changes.get("split", []):
+        lines.append(f"  split   {s['from']} -> {', '.join(s['into'])}")
+    return "\n".join(lines)
+
+
 def format_themes(doc: dict, width: int = 100) -> str:
     """The themes of a summaries.json as plain text: label, size, summary sentences with their sources."""
     import textwrap
@@ -370,8 +423,9 @@ def format_themes(doc: dict, width: int = 100) -> str:
             lines.append("   keywords: " + ", ".join(t["keywords"][:8]))
         for s in t["summary"]:
             src = titles.get(s["article_id"], s["article_id"])
+            who = " · ".join(x for x in (s.get("source"), (s.get("date") or "")[:10]) if x)
             body = textwrap.fill(s["text"], width=width, initial_indent=" - ", subsequent_indent="   ")
-            lines.append(f"{body}\n   [{src[:60]} {s['start']}:{s['end']}]")
+            lines.append(f"{body}\n   [{src[:60]} {s['start']}:{s['end']}]" + (f" {who}" if who else ""))
     if doc.get("unclustered"):
         lines.append(f"\nunclustered: {len(doc['unclustered'])} articles")
     return "\n".join(lines).lstrip("\n")

@@ -78,6 +78,7 @@ class SummarizeConfig(_Section):
     words: int | None = Field(100, ge=10)
     sentences: int | None = Field(None, ge=1)
     stories: bool = True
+    dangling: Literal["unit", "drop", "allow"] = "unit"
 
 
 class ReportConfig(_Section):
@@ -90,6 +91,10 @@ class EvaluateConfig(_Section):
     rouge_words: int = Field(100, ge=1)
 
 
+class UpdateConfig(_Section):
+    recluster_below: int = Field(2000, ge=0, description="below this many articles an update re-clusters everything")
+
+
 class Config(_Section):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     embed: EmbedConfig = Field(default_factory=EmbedConfig)
@@ -97,6 +102,7 @@ class Config(_Section):
     summarize: SummarizeConfig = Field(default_factory=SummarizeConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    update: UpdateConfig = Field(default_factory=UpdateConfig)
 
     def section(self, name: str) -> dict[str, Any]:
         """The plain dict of one stage's keys (what that stage declares it reads)."""

@@ -31,7 +31,8 @@ STAGES = {
         "writes": [A.SENTENCE_VECTORS, A.ARTICLE_VECTORS, A.EMBED_INDEX, A.SENTENCE_ROWS],
         "keys": ["embed"],
     },
-    "cluster": {"reads": [A.ARTICLES, A.ARTICLE_VECTORS, A.EMBED_INDEX], "writes": [A.CLUSTERS], "keys": ["cluster"]},
+    "cluster": {"reads": [A.ARTICLES, A.ARTICLE_VECTORS, A.EMBED_INDEX], "writes": [A.CLUSTERS, A.CLUSTER_STATE],
+                "keys": ["cluster"]},
     "summarize": {
         "reads": [A.ARTICLES, A.CLUSTERS, A.SENTENCE_VECTORS, A.SENTENCE_ROWS, A.EMBED_INDEX],
         "writes": [A.SUMMARIES],
@@ -319,17 +320,16 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
     vectors = np.asarray(run.read_npy(A.ARTICLE_VECTORS))
     previous = run.read_json(A.CLUSTERS) if run.exists(A.CLUSTERS) else None
     c = cfg.cluster
-    with _stage(run, "cluster", cfg) as rec:
-        key = {
-            "stage": "cluster", "code": _code_hash("cluster"), "config": cfg.section("cluster"),
-            "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.ARTICLE_VECTORS)),
-            "previous": sha256_file(run.path(A.CLUSTERS)) if previous is not None else None,
-        }
-        result, rec["cached"] = _stage_cache(cfg, "cluster", key, lambda: cluster_articles(
+    state: dict = {}
+
+    def compute() -> dict:
+        result, state["state"] = cluster_articles(
             vectors,
             [content_text(a) for a in articles],
             [a["id"] for a in articles],
             titles=[a.get("title") or "" for a in articles],
+            dates=[a.get("date") for a in articles],
+            exclude_terms=sorted({a["source"] for a in articles if a.get("source")}),
             n_themes=c.n_themes,
             threshold=c.threshold,
             story_threshold=c.story_threshold,
@@ -337,8 +337,22 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
             n_keywords=c.n_keywords,
             random_state=c.random_state,
             previous=previous,
-        ))
+            return_state=True,
+        )
+        return result
+
+    with _stage(run, "cluster", cfg) as rec:
+        key = {
+            "stage": "cluster", "code": _code_hash("cluster"), "config": cfg.section("cluster"),
+            "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.ARTICLE_VECTORS)),
+            "previous": sha256_file(run.path(A.CLUSTERS)) if previous is not None else None,
+        }
+        result, rec["cached"] = _stage_cache(cfg, "cluster", key, compute)
+        if rec["cached"]:  # the placement state is not in the stage cache: rebuild it (same bytes)
+            result = compute()
         run.write_json(A.CLUSTERS, result)
+        if state.get("state") is not None:
+            A.atomic_write_bytes(run.target(A.CLUSTER_STATE), state["state"].to_bytes())
         rec["counts"] = {"themes": len(result["themes"]), "unclustered": len(result["unclustered"])}
     say(f"cluster: {len(result['themes'])} themes, {len(result['unclustered'])} unclustered -> {run.path(A.CLUSTERS)}")
     return result
@@ -350,7 +364,7 @@ _POOL_CTX: dict = {}
 
 def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) -> list[dict]:
     """Candidates of a group's articles -> the chosen summary sentences with citations."""
-    from pipeline.summarize import Candidate, summarize_group
+    from pipeline.summarize import Candidate, citation, summarize_group
 
     ctx = ctx if ctx is not None else _POOL_CTX
     by_id, row_of, starts, sent_vecs, cfg = ctx["by_id"], ctx["row_of"], ctx["starts"], ctx["vecs"], ctx["cfg"]
@@ -363,18 +377,18 @@ def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) ->
         n = len(art["sentences"])
         weights[aid] = float(sim)
         for j, (s, e) in enumerate(art["sentences"]):
-            cands.append(Candidate(aid, s, e, art["text"][s:e], j, n, art.get("date")))
+            cands.append(Candidate(aid, s, e, art["text"][s:e], j, n, art.get("date"), source=art.get("source")))
             rows.append(int(starts[r]) + j)
     if not cands:
         return []
     # One article: its own concepts decide little, so the greedy solver (4x faster, deterministic) is enough.
     extra = {"solver": "greedy"} if len(members) == 1 else {}
+    extra["dangling"] = cfg.summarize.dangling
     chosen = summarize_group(
         cands, np.asarray(sent_vecs[rows]), words=cfg.summarize.words, sentences=cfg.summarize.sentences,
         article_weights=weights, **extra,
     )
-    return [{"article_id": cands[i].article_id, "start": cands[i].start, "end": cands[i].end, "text": cands[i].text}
-            for i in chosen]
+    return [citation(cands[i]) for i in chosen]
 
 
 def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) -> list[list[dict]]:

@@ -22,7 +22,16 @@ Method (``summarize_group``), measured on MultiLing 2011 with ``benchmarks/compa
    vectors have cosine above ``redundancy``. Groups are first pruned to the ``max_candidates`` best sentences by
    a cheap score; a greedy cost-benefit solver is the fallback when HiGHS gives no solution (or a worse one at
    its time limit).
-5. **Order.** The chosen sentences are returned in reading order: article date, article, position.
+5. **No dangling reference** (``dangling="unit"``, the default). A sentence opening with a pronoun or connective
+   ("He", "It", "This", "But", "Their", "However", ...: ``needs_antecedent``) is never a unit on its own: choosing
+   it forces choosing the sentence before it in its article (a precedence constraint ``s_d <= s_prev`` in the
+   program, and in the greedy fallback the whole chain is one option), and that sentence may itself need its own
+   antecedent, up to ``max_unit`` sentences in all. Such a sentence whose antecedent cannot be chosen (a
+   caption, a fragment, a duplicate) is not chosen at all. ``"drop"`` never chooses such sentences;
+   ``"allow"`` treats them like any other sentence.
+6. **Order.** The chosen sentences are returned in reading order: articles by date, then by centrality
+   (``article_weights``, highest first), then id; sentences of one article in their order, so a sentence that
+   needs an antecedent always comes right after it.
 
 Parameters and defaults: ``DEFAULTS``.
 """
@@ -49,8 +58,12 @@ __all__ = [
     "Candidate",
     "SummarizeError",
     "Summary",
+    "citation",
     "content_start",
+    "dangling_openers",
+    "dateline_openers",
     "is_usable",
+    "needs_antecedent",
     "summarize_group",
     "summarize_group_details",
 ]
@@ -72,6 +85,7 @@ class Candidate:
     n_in_article: int
     date: str | None = None
     is_caption: bool = False
+    source: str | None = None
 
 
 @dataclass
@@ -92,7 +106,8 @@ DEFAULTS: dict[str, object] = {
     "min_words": 8,  # shorter sentences are fragments
     "max_words": 60,  # longer ones are run-ons or lists
     "drop_questions": True,
-    "drop_pronoun_leads": False,  # drop sentences opening with a pronoun or connective that needs an antecedent
+    "dangling": "unit",  # a sentence needing an antecedent: "unit" (chosen with it), "drop" (never) or "allow"
+    "max_unit": 3,  # most sentences in one unit (a dangling sentence and its antecedents)
     "min_df": None,  # None: 3 articles for groups of 10 or more articles, else 2 (sentences for one article)
     "relevance_weight": 0.05,  # weight of the (embedding x position) per-word term against the concept term
     "position_weight": 4.0,  # lead prior: relevance = cosine x (1 + position_weight / (1 + rank))
@@ -126,9 +141,13 @@ _CAPTION = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+#: Openers that refer back to an earlier sentence: personal and demonstrative pronouns and connectives.
 _PRONOUN_LEAD = re.compile(
-    r"^(?:he|she|they|it|this|these|those|that|his|her|their|its|but|however|also|meanwhile|instead|"
-    r"nevertheless|still|yet|then|there)\b",
+    r"^(?:he|she|they|it|him|them|this|these|those|that|his|her|hers|their|theirs|its|such|both|"
+    r"but|and|or|so|however|also|meanwhile|instead|nevertheless|nonetheless|still|yet|then|thus|hence|"
+    r"therefore|moreover|furthermore|besides|likewise|similarly|otherwise|consequently|accordingly|"
+    r"in addition|as a result|by contrast|in contrast|on the other hand|even so|after that|afterwards|"
+    r"the latter|the former|the same)\b(?!['’-])",
     re.I,
 )
 _END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
@@ -145,15 +164,71 @@ def content_start(text: str) -> int:
     return 0
 
 
+def needs_antecedent(text: str) -> bool:
+    """Whether a sentence opens with a pronoun or connective that refers to what came before ("He told ...",
+    "It occurred at ...", "But the ...", "However, ..."), once a dateline prefix is skipped."""
+    text = text.strip()
+    return bool(_PRONOUN_LEAD.match(text[content_start(text) :]))
+
+
+def citation(cand: Candidate) -> dict:
+    """The cited span of a chosen sentence: ``{article_id, start, end, text, source, date}``.
+
+    The span starts at the sentence proper: a URL, date or dateline still opening the sentence (articles split by
+    an older version of the splitter) is left out (``pipeline.text.lead_start``).
+    """
+    from pipeline.text import lead_start
+
+    text = cand.text
+    skip = lead_start(text)
+    if skip and skip < len(text):
+        text = text[skip:]
+    return {"article_id": cand.article_id, "start": cand.start + (len(cand.text) - len(text)), "end": cand.end,
+            "text": text, "source": cand.source, "date": cand.date}
+
+
+def _item(s) -> tuple[str, str]:
+    if isinstance(s, Candidate):
+        return s.article_id, s.text
+    return s["article_id"], s["text"]
+
+
+def dangling_openers(summary: Sequence) -> int:
+    """Sentences of a summary that open with a pronoun or connective (``needs_antecedent``) but are first or follow
+    a sentence of another article, so a reader attaches the reference to the wrong thing.
+
+    ``summary`` : sequence of Candidate or of dicts with ``article_id`` and ``text`` (as in ``summaries.json``),
+    in reading order.
+    """
+    n = 0
+    prev = None
+    for s in summary:
+        aid, text = _item(s)
+        if needs_antecedent(text) and aid != prev:
+            n += 1
+        prev = aid
+    return n
+
+
+def dateline_openers(summary: Sequence) -> int:
+    """Cited sentences whose span opens with a URL, a date or a dateline (``pipeline.text.lead_start``)."""
+    from pipeline.text import lead_start
+
+    return sum(1 for s in summary if lead_start(_item(s)[1].strip()) > 0)
+
+
 def is_usable(
     cand: Candidate,
     *,
     min_words: int = 8,
     max_words: int = 60,
     drop_questions: bool = True,
-    drop_pronoun_leads: bool = False,
+    dangling: str = "allow",
 ) -> bool:
-    """Whether a candidate may be chosen: not a caption, byline, fragment, question, or too short or long."""
+    """Whether a candidate may be chosen: not a caption, byline, fragment, question, or too short or long.
+
+    With ``dangling="drop"`` a sentence that needs an antecedent (``needs_antecedent``) is not usable either.
+    """
     if cand.is_caption:
         return False
     text = cand.text.strip()
@@ -169,7 +244,7 @@ def is_usable(
         return False
     if not (body[0].isupper() or body[0].isdigit() or body[0] in "\"“‘'("):
         return False  # starts in lower case: a split mid-sentence
-    if drop_pronoun_leads and _PRONOUN_LEAD.match(body):
+    if dangling == "drop" and _PRONOUN_LEAD.match(body):
         return False
     return True
 
@@ -272,6 +347,12 @@ def _params(words, sentences, method_params) -> dict:
         )
     _check_int("min_df", p["min_df"], 1, allow_none=True)
     _check_int("max_candidates", p["max_candidates"], 1)
+    _check_int("max_unit", p["max_unit"], 1)
+    if p["dangling"] not in ("unit", "drop", "allow"):
+        raise SummarizeError(
+            f"The 'dangling' parameter of summarize_group must be a str among {{'unit', 'drop', 'allow'}}. "
+            f"Got {p['dangling']!r} instead."
+        )
     _check_float("relevance_weight", p["relevance_weight"], 0.0)
     _check_float("position_weight", p["position_weight"], 0.0)
     _check_float("concept_position_weight", p["concept_position_weight"], 0.0)
@@ -283,7 +364,7 @@ def _params(words, sentences, method_params) -> dict:
             f"The 'solver' parameter of summarize_group must be a str among {{'auto', 'ilp', 'greedy'}}. "
             f"Got {p['solver']!r} instead."
         )
-    for name in ("drop_questions", "drop_pronoun_leads", "use_concepts", "use_embeddings"):
+    for name in ("drop_questions", "use_concepts", "use_embeddings"):
         if not isinstance(p[name], (bool, np.bool_)):
             raise SummarizeError(
                 f"The '{name}' parameter of summarize_group must be an instance of 'bool'. Got {p[name]!r} instead."
@@ -294,8 +375,10 @@ def _params(words, sentences, method_params) -> dict:
 # --------------------------------------------------------------------------------------------------- main
 
 
-def _reading_key(c: Candidate):
-    return (c.date is None, c.date or "", c.article_id, c.position)
+def _reading_key(c: Candidate, weights: Mapping[str, float] | None = None):
+    """Articles by date (undated last), then by centrality (highest first), then id; then position."""
+    w = float(weights.get(c.article_id, 1.0)) if weights else 1.0
+    return (c.date is None, c.date or "", -w, c.article_id, c.position)
 
 
 def summarize_group(
@@ -329,7 +412,8 @@ def summarize_group(
     Returns
     -------
     list of int
-        Indices into ``candidates`` of the chosen sentences, in reading order (article date, article, position).
+        Indices into ``candidates`` of the chosen sentences, in reading order (article date, article centrality,
+        article, position).
     """
     return summarize_group_details(
         candidates, vectors, words=words, sentences=sentences, article_weights=article_weights, **method_params
@@ -381,7 +465,7 @@ def summarize_group_details(
             min_words=p["min_words"],
             max_words=p["max_words"],
             drop_questions=p["drop_questions"],
-            drop_pronoun_leads=p["drop_pronoun_leads"],
+            dangling=p["dangling"],
         ):
             continue
         r = n_ok.get(c.article_id, 0)
@@ -390,6 +474,9 @@ def summarize_group_details(
             continue
         usable.append(i)
         rank.append(r)
+    if not usable:
+        return Summary([], "none")
+    usable, rank, needs = _units(candidates, usable, rank, order, p)
     if not usable:
         return Summary([], "none")
     lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
@@ -453,6 +540,15 @@ def summarize_group_details(
     if len(usable) > p["max_candidates"]:
         # stable: ties broken by (article_id, position) through the usable order
         keep = np.sort(np.argsort(-cheap, kind="stable")[: p["max_candidates"]])
+    if needs:  # a kept sentence keeps the antecedents it needs
+        kept = set(keep.tolist())
+        for j in list(kept):
+            while j in needs:
+                j = needs[j]
+                kept.add(j)
+        keep = np.array(sorted(kept), dtype=np.int64)
+    k_pos = {int(j): t for t, j in enumerate(keep)}
+    k_needs = {k_pos[d]: k_pos[a] for d, a in needs.items() if d in k_pos}
 
     # ---- redundancy pairs
     kv = uv[keep]
@@ -473,10 +569,17 @@ def summarize_group_details(
     budget_words = float(words) if words is not None else None
     budget_sents = sentences
 
-    # at least one sentence: if nothing fits the word budget, take the best single sentence
+    # at least one sentence: if nothing fits the word budget, take the best single sentence (one needing no
+    # antecedent)
     fits = k_len <= budget_words if budget_words is not None else np.ones(len(keep), dtype=bool)
+    if budget_words is not None:
+        for d in sorted(k_needs):  # a unit fits when its whole chain does
+            fits[d] = _chain_len(d, k_needs, k_len) <= budget_words
     if not fits.any():
         single_val = np.array([c_weight[o].sum() if o else 0.0 for o in occ]) + k_rel
+        single_val[list(k_needs)] = -np.inf
+        if not np.isfinite(single_val).any():
+            return Summary([], "none", len(usable), len(keep), len(concepts))
         j = int(np.argmax(single_val))
         return Summary([usable[keep[j]]], "single", len(usable), len(keep), len(concepts), float(single_val[j]))
 
@@ -486,21 +589,77 @@ def summarize_group_details(
     obj = 0.0
     if solver in ("auto", "ilp"):
         res = _solve_ilp(
-            k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, p["time_limit"], p["mip_gap"]
+            k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, p["time_limit"], p["mip_gap"],
+            k_needs,
         )
         if res is not None:
             chosen, obj, optimal = res
             used = "ilp"
             if not optimal:  # time limit hit: keep the better of the incumbent and the greedy solution
-                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits)
+                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
                 if g_obj > obj:
                     chosen, obj, used = g_chosen, g_obj, "greedy"
     if chosen is None:
-        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits)
+        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
         used = "greedy"
     idx = [usable[keep[j]] for j in chosen]
-    idx.sort(key=lambda i: (_reading_key(candidates[i]), i))
-    return Summary(idx, used, len(usable), len(keep), len(concepts), float(obj), {"n_pairs": len(pairs)})
+    idx.sort(key=lambda i: (_reading_key(candidates[i], aw), i))
+    n_units = sum(1 for d in k_needs if d in set(chosen))
+    return Summary(
+        idx, used, len(usable), len(keep), len(concepts), float(obj), {"n_pairs": len(pairs), "n_units": n_units}
+    )
+
+
+def _chain_len(d: int, needs: Mapping[int, int], lengths) -> float:
+    total = float(lengths[d])
+    while d in needs:
+        d = needs[d]
+        total += float(lengths[d])
+    return total
+
+
+def _units(candidates, usable, rank, order, p):
+    """Link each usable sentence that needs an antecedent to the sentence before it in its article.
+
+    Returns ``(usable, rank, needs)`` where ``needs`` maps a position in ``usable`` to the position of the sentence
+    it cannot go without. With ``dangling="unit"``, a sentence whose previous sentence is not usable, or whose
+    chain of antecedents is longer than ``max_unit``, is removed. ``order`` lists every candidate by
+    (article, position).
+    """
+    if p["dangling"] != "unit":
+        return usable, rank, {}
+    prev_of: dict[int, int] = {}
+    for x, y in zip(order, order[1:]):
+        if candidates[x].article_id == candidates[y].article_id:
+            prev_of[y] = x
+    at = {i: j for j, i in enumerate(usable)}
+    link: dict[int, int | None] = {}  # candidate -> antecedent candidate (None: no usable antecedent)
+    for i in usable:
+        if needs_antecedent(candidates[i].text):
+            q = prev_of.get(i)
+            link[i] = q if q in at else None
+    depth: dict[int, int] = {}
+
+    def chain(i: int) -> int:  # sentences in the unit ending at i; 0 when it cannot be completed
+        if i in depth:
+            return depth[i]
+        if i not in link:
+            depth[i] = 1
+        elif link[i] is None:
+            depth[i] = 0
+        else:
+            depth[i] = 0  # guard against cycles (none expected)
+            up = chain(link[i])
+            depth[i] = up + 1 if up else 0
+        return depth[i]
+
+    keep = [j for j, i in enumerate(usable) if 0 < chain(i) <= p["max_unit"]]
+    if len(keep) < len(usable):
+        usable = [usable[j] for j in keep]
+        rank = [rank[j] for j in keep]
+        at = {i: j for j, i in enumerate(usable)}
+    needs = {at[i]: at[q] for i, q in link.items() if i in at and q is not None}
+    return usable, rank, needs
 
 
 _STDOUT_LOCK = threading.Lock()
@@ -526,8 +685,11 @@ def _quiet_c_stdout():
             os.close(devnull)
 
 
-def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, time_limit, mip_gap):
-    """Concept-coverage ILP solved by HiGHS. Returns (chosen positions, objective, proven optimal) or None."""
+def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, time_limit, mip_gap, needs=None):
+    """Concept-coverage ILP solved by HiGHS. Returns (chosen positions, objective, proven optimal) or None.
+
+    ``needs`` maps a sentence to the one it cannot be chosen without (``s_d <= s_a``).
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
@@ -564,6 +726,11 @@ def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, f
         rows.append(r), cols.append(b), vals.append(1.0)
         lo.append(-np.inf), hi.append(1.0)
         r += 1
+    for d, a in sorted((needs or {}).items()):
+        rows.append(r), cols.append(d), vals.append(1.0)
+        rows.append(r), cols.append(a), vals.append(-1.0)
+        lo.append(-np.inf), hi.append(0.0)
+        r += 1
     upper = np.concatenate([fits.astype(np.float64), np.ones(nc)])
     constraints = []
     if r:
@@ -589,46 +756,64 @@ def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, f
     return chosen, float(-res.fun), res.status == 0
 
 
-def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits):
-    """Greedy cost-benefit selection (gain per word) with the same constraints; best single sentence if better."""
+def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs=None):
+    """Greedy cost-benefit selection (gain per word) with the same constraints; best single sentence if better.
+
+    A sentence that needs an antecedent (``needs``) is an option together with its not yet chosen antecedents.
+    """
+    needs = needs or {}
     ns = len(lengths)
     conflict: list[set[int]] = [set() for _ in range(ns)]
     for a, b in pairs:
         conflict[a].add(b)
         conflict[b].add(a)
+    chains = []
+    for j in range(ns):
+        c = [j]
+        while c[-1] in needs:
+            c.append(needs[c[-1]])
+        chains.append(c)
     covered = np.zeros(len(c_weight), dtype=bool)
     chosen: list[int] = []
+    is_chosen = np.zeros(ns, dtype=bool)
     banned = np.zeros(ns, dtype=bool)
     banned[~fits] = True
     used_words = 0.0
     total = 0.0
     while True:
-        if budget_sents is not None and len(chosen) >= budget_sents:
-            break
-        best, best_score, best_gain = -1, -np.inf, 0.0
+        best, best_score, best_gain, best_add = -1, -np.inf, 0.0, []
         for j in range(ns):
-            if banned[j]:
+            if banned[j] or is_chosen[j]:
                 continue
-            if budget_words is not None and used_words + lengths[j] > budget_words:
+            add = [t for t in chains[j] if not is_chosen[t]]
+            if any(banned[t] for t in add) or any(t in conflict[u] for t in add for u in add if u < t):
                 continue
-            o = occ[j]
-            gain = rel[j] + (c_weight[[t for t in o if not covered[t]]].sum() if o else 0.0)
-            score = gain / lengths[j] if budget_words is not None else gain
+            if budget_sents is not None and len(chosen) + len(add) > budget_sents:
+                continue
+            words = float(sum(lengths[t] for t in add))
+            if budget_words is not None and used_words + words > budget_words:
+                continue
+            new = {c for t in add for c in occ[t] if not covered[c]}
+            gain = float(sum(rel[t] for t in add)) + (float(c_weight[sorted(new)].sum()) if new else 0.0)
+            score = gain / words if budget_words is not None else gain
             if score > best_score + 1e-12:
-                best, best_score, best_gain = j, score, gain
+                best, best_score, best_gain, best_add = j, score, gain, add
         if best < 0 or best_gain <= 0:
             break
-        chosen.append(best)
+        for t in best_add:
+            chosen.append(t)
+            is_chosen[t] = True
+            used_words += lengths[t]
+            for u in conflict[t]:
+                banned[u] = True
+            for c in occ[t]:
+                covered[c] = True
         total += best_gain
-        used_words += lengths[best]
-        banned[best] = True
-        for j in conflict[best]:
-            banned[j] = True
-        for t in occ[best]:
-            covered[t] = True
     single = np.array([(c_weight[o].sum() if o else 0.0) + rel[j] for j, o in enumerate(occ)])
     single[~fits] = -np.inf
+    if needs:
+        single[list(needs)] = -np.inf
     j1 = int(np.argmax(single))
-    if not chosen or single[j1] > total:
+    if np.isfinite(single[j1]) and (not chosen or single[j1] > total):
         return [j1], float(single[j1])
     return sorted(chosen), total

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 
 def _members(group: dict) -> list[str]:
     return [m["id"] if isinstance(m, dict) else m for m in group.get("articles", [])]
@@ -47,7 +49,7 @@ def group_changes(old: dict | None, new: dict, dates: dict[str, str | None]) -> 
             if had is not None and not added and set(ids) != had:
                 status = "changed"  # lost members (only a rebuild can do that)
             first, last = _dates(ids, dates)
-            out.append({"id": g["id"], "kind": kind, "theme": t["id"], "status": status,
+            out.append({"id": g["id"], "kind": kind, "theme": t["id"], "label": g.get("label", ""), "status": status,
                         "size_before": len(had) if had is not None else 0, "size_after": len(ids),
                         "added": added, "first_date": first, "last_date": last})
     return out
@@ -89,3 +91,35 @@ def summarize_changes(groups: list[dict]) -> dict:
 def changed_group_ids(groups: list[dict]) -> set[str]:
     """Ids of the themes and stories whose members changed (their summaries must be rewritten)."""
     return {g["id"] for g in groups if g["status"] != "unchanged"}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+#: The new articles of one update that fit a theme but none of its stories form new stories among themselves: one
+#: joins another's new story if its mean cosine similarity to it reaches the run's story cut and its date lies within
+#: this many days of the story's dates (stories are events, bounded in time; undated articles are not held to it).
+STORY_DAYS = 7
+
+
+def _day(d: str | None) -> int | None:
+    from datetime import date
+
+    if not d or len(d) < 10:
+        return None
+    try:
+        return date.fromisoformat(d[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def new_id(prefix: str, first_member: str, taken: set[str], current: str | None = None) -> str:
+    """An id for a group formed by an update: ``current`` (what the cluster stage named it) unless taken, else
+    derived from its oldest member as the cluster stage does, with ``-2``, ``-3``... until unused."""
+    import hashlib
+
+    if current and current not in taken:
+        return current
+    base = f"{prefix}{hashlib.sha1(first_member.encode('utf-8')).hexdigest()[:10]}"
+    gid, k = base, 2
+    while gid in taken:
+        gid, k = f"{base}-{k}", k + 1
+    return gid

@@ -102,3 +102,25 @@ def test_export_tables_account_for_every_input_record(tmp_path):
     assert (out / "exports" / "themes.csv").read_bytes() == first  # stable
     res = CliRunner().invoke(app, ["export", "--out", str(out), "--format", "xlsx"])
     assert res.exit_code == 1 and "should be one of csv, parquet" in res.output
+
+
+def test_update_from_a_notebook(tmp_path):
+    from pipeline import Pipeline
+
+    words = {"quake": "earthquake magnitude rescuers rubble aftershock epicentre seismic collapsed",
+             "vote": "election ballots candidate polling turnout voters parliament coalition"}
+
+    def docs(topic, start, n):
+        w = words[topic].split()
+        return [{"id": f"{topic}-{i}", "text": " ".join(f"The {w[(i + k) % 8]} and {w[(i + k + 3) % 8]} were "
+                                                     f"reported near the {w[(i + k + 5) % 8]}." for k in range(4))}
+                for i in range(start, start + n)]
+
+    p = Pipeline(out=tmp_path / "run", embed={"model": "hashing"})
+    first = p.run(docs("quake", 0, 6) + docs("vote", 0, 6), report=False)
+    before = {t["id"] for t in first.themes}
+    res = p.update(docs("quake", 6, 2) + [{"id": "copy", "text": docs("quake", 0, 1)[0]["text"]}], report=False)
+    assert {t["id"] for t in res.themes} >= before
+    assert res.changes["articles"]["new"] == 2 and res.changes["articles"]["joined_earlier"] == 1  # a copy joins its original
+    got = res.assignments()
+    assert len(got) == 3 and len(set(got)) == 1 and got[0] in before  # joined the quake theme

@@ -118,10 +118,11 @@ def test_deterministic():
 
 
 def test_deterministic_with_micro_clusters(monkeypatch):
-    import pipeline.cluster as c
+    import pipeline.cluster.keywords as kw
+    import pipeline.cluster.tree as tree
 
-    monkeypatch.setattr(c, "MAX_LEAVES", 20)
-    monkeypatch.setattr(c, "KEYWORD_SAMPLE", 30)  # keywords from the most central articles only
+    monkeypatch.setattr(tree, "MAX_LEAVES", 20)
+    monkeypatch.setattr(kw, "KEYWORD_SAMPLE", 30)  # keywords from the most central articles only
     x, texts, ids, gold = make(n_per=(30, 25, 20, 15, 10))
     a = json.dumps(cluster_articles(x, texts, ids), sort_keys=True)
     b = json.dumps(cluster_articles(x, texts, ids), sort_keys=True)
@@ -296,7 +297,7 @@ def test_stories_finer_than_micro_clusters(monkeypatch):
     import pipeline.cluster as C
 
     x, gold_t, gold_s = make_nested()
-    monkeypatch.setattr(C, "MAX_LEAVES", 20)  # 160 articles in 20 micro-clusters, as wide as a story of 8
+    monkeypatch.setattr(C.tree, "MAX_LEAVES", 20)  # 160 articles in 20 micro-clusters, as wide as a story of 8
     ids = [f"a{i:04d}" for i in range(len(x))]
     res = cluster_articles(x, ["report"] * len(x), ids)
     assert res["params"]["n_leaves"] <= 20
@@ -312,7 +313,7 @@ def test_neighbour_search_on_micro_clusters_matches_exact(monkeypatch):
 
     x, _t, _s = make_nested()
     exact = C._knn(x, 15, np.arange(len(x)), x.astype(np.float64))
-    monkeypatch.setattr(C, "MAX_LEAVES", 40)  # micro-clusters of ~4 articles: fewer than k in each
+    monkeypatch.setattr(C.tree, "MAX_LEAVES", 40)  # micro-clusters of ~4 articles: fewer than k in each
     leaf, sums, _sizes = C._leaves(x, 40, 0)
     approx = C._knn(x, 15, leaf, sums)
     assert approx.shape == exact.shape
@@ -346,5 +347,105 @@ def test_theme_of_stories_larger_than_the_neighbour_list(monkeypatch):
         return [len({gold_t[row[a["id"]]] for a in t["articles"]}) == 1 and t["size"] == 60 for t in res["themes"]]
 
     assert n_pure_themes() == [True] * 10
-    monkeypatch.setattr(C, "SNN_WEIGHT", 1.0)  # shared neighbours alone: the themes fall apart into stories
+    monkeypatch.setattr(C.core, "SNN_WEIGHT", 1.0)  # shared neighbours alone: the themes fall apart into stories
     assert len(n_pure_themes()) == 30
+
+
+# --------------------------------------------------------------------------------------------- stories and placement
+
+PLACES = ["Santiago", "Haiti", "Sumatra", "Kabul", "Lagos", "Oslo", "Lima", "Quito", "Hanoi", "Dakar", "Perth",
+          "Bergen", "Tunis", "Minsk", "Riga", "Sofia", "Cusco", "Leeds", "Malmo", "Porto"]
+
+
+def make_events(n_themes=6, n_stories=2, per=10, seed=1):
+    """Themes of look-alike events: the stories of one theme share their vectors' direction (theme_spread small),
+    and differ in their places, numbers and dates, as ECB+'s look-alike events do. (vectors, texts, dates, theme,
+    story)."""
+    x, gold_t, gold_s = make_nested(n_themes=n_themes, n_stories=n_stories, per=per, theme_spread=0.15,
+                                    story_spread=0.3, seed=seed)
+    rng = np.random.default_rng(seed)
+    texts, dates = [], []
+    for t, (_, s) in zip(gold_t, gold_s):
+        place_ = PLACES[(t * n_stories + s) % len(PLACES)]
+        count = 10 * (t * n_stories + s) + 7
+        other = PLACES[rng.integers(len(PLACES))]
+        texts.append(f"Officials in {place_} said {count} people were hurt. A reporter from {other} was there.")
+        day = 1 + 40 * s + int(rng.integers(0, 4))
+        dates.append(f"2017-{1 + day // 28:02d}-{1 + day % 28:02d}")
+    return x, texts, dates, gold_t, gold_s
+
+
+def test_stories_use_entities_and_dates():
+    # the vectors alone cannot tell the look-alike events apart; their places, numbers and dates can
+    x, texts, dates, gold_t, gold_s = make_events()
+    ids = [f"a{i:04d}" for i in range(len(x))]
+    row = {a: i for i, a in enumerate(ids)}
+
+    def purity(res):
+        stories = [s for t in res["themes"] for s in t["stories"]]
+        return sum(len({gold_s[row[a["id"]]] for a in s["articles"]}) == 1 for s in stories), len(stories)
+
+    with_ents = cluster_articles(x, texts, ids, dates=dates)
+    blank = cluster_articles(x, ["report"] * len(x), ids)
+    assert len(with_ents["themes"]) == 6
+    pure, n_stories = purity(with_ents)
+    assert pure == n_stories == 12, (pure, n_stories)
+    assert purity(blank)[1] < 12  # without names and dates, the events of a theme merge
+    assert with_ents["params"]["dated_articles"] == len(x)
+
+
+def test_keywords_exclude_outlet_names():
+    x, texts, ids, _gold = make()
+    texts = [f"Reuters Daily reports: {t} Reuters Daily" for t in texts]
+    res = cluster_articles(x, texts, ids, exclude_terms=["Reuters Daily"])
+    words = {w.lower() for t in res["themes"] for k in t["keywords"] + [t["label"]] for w in k.split()}
+    assert not words & {"reuters", "daily"}, words
+
+
+def test_place_new_articles_by_the_build_rule():
+    from pipeline.cluster import PlacementState, place
+
+    x, texts, dates, gold_t, gold_s = make_events(per=12)
+    n = len(x)
+    held = np.arange(n) % 6 == 0  # one article in six arrives later
+    ids = [f"a{i:04d}" for i in range(n)]
+    keep = np.flatnonzero(~held)
+    res, state = cluster_articles(x[keep], [texts[i] for i in keep], [ids[i] for i in keep],
+                                  dates=[dates[i] for i in keep], return_state=True)
+    assert len(res["themes"]) == 6
+    theme_of = {a["id"]: t["id"] for t in res["themes"] for a in t["articles"]}
+    story_of = {a["id"]: s["id"] for t in res["themes"] for s in t["stories"] for a in s["articles"]}
+    new = np.flatnonzero(held)
+    rng = np.random.default_rng(5)
+    noise = rng.normal(size=(1, x.shape[1])).astype(np.float32)  # belongs to no theme
+    vecs = np.concatenate([x[new], noise])
+    new_texts = [texts[i] for i in new] + ["Nothing to see."]
+    new_dates = [dates[i] for i in new] + [None]
+    # a round trip through the saved bytes changes nothing
+    state2 = PlacementState.from_bytes(state.to_bytes())
+    got = place(vecs, new_texts, new_dates, state2, x[keep])
+    assert got == place(vecs, new_texts, new_dates, state, x[keep])
+    assert got[-1]["theme"] is None  # the noise vector is less like any theme than its members: unplaced
+    right_theme = right_story = 0
+    for i, g in zip(new, got[:-1]):
+        sib = [ids[j] for j in keep if gold_s[j] == gold_s[i]]
+        right_theme += g["theme"] == theme_of[sib[0]]
+        right_story += g["story"] == story_of[sib[0]]
+    # a held-out article is below its theme's floor (less like it than every member) about 1 time in |theme| + 1
+    assert right_theme >= len(new) - 2 and right_story >= right_theme - 1, (right_theme, right_story, len(new))
+    # an article with its story's names but far from its dates and numbers no longer fits the story
+    i = int(new[0])
+    far = place(x[[i]], ["Nothing in common."], ["2019-06-01"], state, x[keep])[0]
+    assert far["theme"] == got[0]["theme"] and far["story_similarity"] < got[0]["story_similarity"]
+
+
+def test_place_rejects_mismatched_inputs():
+    from pipeline.cluster import place
+
+    x, texts, ids, _ = make()
+    _res, state = cluster_articles(x, texts, ids, return_state=True)
+    with pytest.raises(ClusterError, match="vectors"):
+        place(x[:2], texts[:2], None, state, x[:-1])
+    with pytest.raises(ClusterError, match="new_texts"):
+        place(x[:2], texts[:1], None, state, x)
+    assert place(x[:0], [], None, state, x) == []

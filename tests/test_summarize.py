@@ -252,7 +252,7 @@ def test_filters_and_dateline_helpers():
     assert not is_usable(cand("Will the council ever get its ten thousand dollars back from the Red Cross?"))
     assert not is_usable(cand(" ".join(["word"] * 70) + "."))
     lead = "He went on to say that the roadmap was a pivotal first step toward an agreement."
-    assert is_usable(cand(lead)) and not is_usable(cand(lead), drop_pronoun_leads=True)
+    assert is_usable(cand(lead)) and not is_usable(cand(lead), dangling="drop")
 
 
 def test_no_output_on_stdout(capfd):

@@ -1,0 +1,271 @@
+"""Placing an update's new articles into existing themes and stories by the rules that built them.
+
+The rule (README / issue 13), for one new article with vector ``v`` (L2-normalised), content text and date:
+
+1. *Neighbours, as at build time.* Its smoothed vector is the mean of itself and its ``k_story - 1`` most similar
+   existing articles (raw vectors); its neighbour list is itself and its ``k_snn - 1`` most similar existing
+   articles on the smoothed vectors (the existing articles' own lists are kept as they were built).
+2. *Theme.* Its theme similarity to theme T is the build's theme similarity averaged over T's members:
+   ``SNN_WEIGHT x (fraction of neighbours shared) + (1 - SNN_WEIGHT) x cosine`` (cosine alone when the run had
+   under 30 articles). It joins a theme only when its best theme similarity is at least the run's
+   ``theme_threshold`` -- the cut of the theme tree, and the bar of the polish that left articles unclustered --
+   and then the theme its own vector is most similar to on average (the final polish) -- provided that mean
+   cosine is at least the theme's *floor*: the lower of the lowest mean cosine any of its members has to the rest
+   of it and the members' mean less 3 standard deviations (:func:`theme_floor`; a new article further below the
+   theme than that is an outlier; neighbour lists alone cannot see that, since an outlier's nearest neighbours
+   still lie in some theme). Else it stays unplaced.
+3. *Story.* Inside that theme, its mean story similarity to each story (:mod:`pipeline.cluster.stories`: smoothed
+   vector cosine, entity TF-IDF with the run's vocabulary and weights, time kernel on the dates) decides: it joins
+   the best story when that mean is at least the run's ``story_threshold`` (the story cut), else it starts a new
+   story in the theme (``story: None``).
+
+New articles are placed against the existing ones only (not against each other): what stays unplaced is for the
+caller to cluster with the unclustered pool. Cost: O(new x existing x dim) for the neighbours, then the sizes of
+the themes involved -- nothing is rebuilt.
+
+:class:`PlacementState` holds what the rule needs beyond the existing vectors (saved as one ``.npz``):
+neighbour lists, theme and story of every article, entity vocabulary, idf and matrix, dates, thresholds, weights.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.cluster.errors import ClusterError
+from pipeline.cluster.tree import _smooth_from
+
+STATE_VERSION = 1
+
+
+@dataclass
+class PlacementState:
+    """What :func:`place` needs from a clustering run, besides the existing article vectors (same row order)."""
+
+    ids: list[str]
+    theme: np.ndarray  # (n,) theme index or -1
+    story: np.ndarray  # (n,) story index or -1
+    theme_ids: list[str]
+    story_ids: list[str]
+    story_theme: np.ndarray  # (n_stories,) theme index of each story
+    knn_story: np.ndarray  # (n, k_story) rows averaged into each smoothed vector
+    knn_snn: np.ndarray  # (n, k_snn) shared-neighbour lists (k_snn = 0 under 30 articles)
+    entities: object  # (n, n_entities) CSR
+    vocabulary: list[str]
+    idf: np.ndarray
+    exclude: list[str]
+    days: np.ndarray  # (n,) days since 1970-01-01, NaN where unknown
+    theme_floor: np.ndarray  # (n_themes,) lowest mean cosine of a member to the rest of its theme
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, result: dict, ids: list[str], space, entities, ents, days, t_theme: float,
+              t_story: float) -> PlacementState:
+        from pipeline.cluster import core, stories
+
+        row = {a: i for i, a in enumerate(ids)}
+        theme = np.full(len(ids), -1, dtype=np.int64)
+        story = np.full(len(ids), -1, dtype=np.int64)
+        story_ids, story_theme = [], []
+        for ti, t in enumerate(result["themes"]):
+            for a in t["articles"]:
+                theme[row[a["id"]]] = ti
+            for s in t["stories"]:
+                for a in s["articles"]:
+                    story[row[a["id"]]] = len(story_ids)
+                story_ids.append(s["id"])
+                story_theme.append(ti)
+        floor = np.full(len(result["themes"]), -1.0)
+        x = space.x
+        for ti in range(len(floor)):
+            rows = np.flatnonzero(theme == ti)
+            if len(rows) > 1:
+                tot = x[rows].sum(axis=0, dtype=np.float64)
+                own = x[rows].astype(np.float64)
+                floor[ti] = theme_floor((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1))
+        params = {
+            "version": STATE_VERSION, "theme_threshold": float(t_theme), "story_threshold": float(t_story),
+            "snn_weight": core.SNN_WEIGHT if space.knn_snn.shape[1] else 0.0, "story": stories.story_weights(),
+        }
+        return cls(list(ids), theme, story, [t["id"] for t in result["themes"]], story_ids,
+                   np.asarray(story_theme, dtype=np.int64), space.knn_story.astype(np.int32),
+                   space.knn_snn.astype(np.int32), ents.tocsr(), list(entities.vocabulary),
+                   np.asarray(entities.idf), sorted(entities.exclude), np.asarray(days, dtype=np.float64), floor, params)
+
+    # ---------------------------------------------------------------------------------------- saving
+    def to_bytes(self) -> bytes:
+        """The state as ``.npz`` bytes (write them with the run folder's atomic writer)."""
+        meta = {"ids": self.ids, "theme_ids": self.theme_ids, "story_ids": self.story_ids,
+                "vocabulary": self.vocabulary, "exclude": self.exclude, "params": self.params}
+        e = self.entities
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+            theme=self.theme, story=self.story, story_theme=self.story_theme, knn_story=self.knn_story,
+            knn_snn=self.knn_snn, idf=self.idf, days=self.days, ent_data=e.data, ent_indices=e.indices,
+            ent_indptr=e.indptr, ent_shape=np.asarray(e.shape), theme_floor=self.theme_floor)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PlacementState:
+        import scipy.sparse as sp
+
+        try:
+            z = np.load(io.BytesIO(data), allow_pickle=False)
+            meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+            ents = sp.csr_matrix((z["ent_data"], z["ent_indices"], z["ent_indptr"]), shape=tuple(z["ent_shape"]))
+            state = cls(meta["ids"], z["theme"], z["story"], meta["theme_ids"], meta["story_ids"], z["story_theme"],
+                        z["knn_story"], z["knn_snn"], ents, meta["vocabulary"], z["idf"], meta["exclude"],
+                        z["days"], z["theme_floor"], meta["params"])
+        except (OSError, ValueError, KeyError) as e:
+            raise ClusterError(f"cluster state is unreadable ({e}); re-run `pipeline cluster`.") from None
+        if state.params.get("version") != STATE_VERSION:
+            raise ClusterError(f"cluster state version {state.params.get('version')} should be {STATE_VERSION}; "
+                               "re-run `pipeline cluster`.")
+        return state
+
+
+#: A theme's floor: the lower of its members' lowest mean cosine to the rest of it and their mean less this many
+#: standard deviations. The lowest alone turns away about 1 in (n + 1) articles of the theme's own kind (each is as
+#: likely as any member to be the least typical); 3 sigma of the members' spread turns away about 1 in 700.
+FLOOR_SIGMAS = 3.0
+
+
+def theme_floor(loo: np.ndarray) -> float:
+    """The floor of a theme from its members' leave-one-out mean cosine similarities (see :data:`FLOOR_SIGMAS`)."""
+    loo = np.asarray(loo, dtype=np.float64)
+    return float(min(loo.min(), loo.mean() - FLOOR_SIGMAS * loo.std()))
+
+
+def _top_rows(q: np.ndarray, x: np.ndarray, k: int, chunk: int = 8192) -> np.ndarray:
+    """(n_q, k) rows of ``x`` most similar to each row of ``q`` (exact, in chunks of ``x``), most similar first."""
+    k = min(k, x.shape[0])
+    if k <= 0:
+        return np.zeros((q.shape[0], 0), dtype=np.int64)
+    best_s = np.full((q.shape[0], 0), -np.inf)
+    best_i = np.zeros((q.shape[0], 0), dtype=np.int64)
+    for a in range(0, x.shape[0], chunk):
+        s = q @ x[a : a + chunk].T
+        s_all = np.concatenate([best_s, s], axis=1)
+        i_all = np.concatenate([best_i, np.arange(a, a + s.shape[1])[None, :].repeat(q.shape[0], 0)], axis=1)
+        kk = min(k, s_all.shape[1])
+        part = np.argpartition(-s_all, kk - 1, axis=1)[:, :kk]
+        best_s, best_i = np.take_along_axis(s_all, part, 1), np.take_along_axis(i_all, part, 1)
+    order = np.argsort(-best_s, axis=1, kind="stable")
+    return np.take_along_axis(best_i, order, 1)
+
+
+def _theme_scores(v, vs, x, xs, state: PlacementState) -> tuple[np.ndarray, np.ndarray]:
+    """(n_new, n_themes) theme similarity by the build rule, and mean cosine similarity to each theme."""
+    import scipy.sparse as sp
+
+    n, k_t = x.shape[0], len(state.theme_ids)
+    member = state.theme >= 0
+    ind = sp.csr_matrix((np.ones(int(member.sum())), (state.theme[member], np.flatnonzero(member))), shape=(k_t, n))
+    size = np.maximum(np.asarray(ind.sum(axis=1)).ravel(), 1.0)
+    cos = (v.astype(np.float64) @ (ind @ x.astype(np.float64)).T) / size
+    w = float(state.params["snn_weight"])
+    if not w:
+        return cos, cos
+    k = state.knn_snn.shape[1]
+    # how many members of each theme list existing article l among their neighbours: (n, n_themes)
+    rows = state.knn_snn.ravel()
+    cols = np.repeat(state.theme, k)
+    ok = cols >= 0
+    listed = sp.csr_matrix((np.ones(int(ok.sum())), (rows[ok], cols[ok])), shape=(n, k_t))
+    mine = _top_rows(vs, xs, k - 1)  # its own list: itself (listed by no existing article) + k - 1 existing
+    shared = np.asarray(listed[mine.ravel()].toarray()).reshape(len(v), -1, k_t).sum(axis=1)
+    return w * shared / (k * size) + (1.0 - w) * cos, cos
+
+
+def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence[str | None] | None,
+          state: PlacementState, vectors: np.ndarray) -> list[dict]:
+    """Where each new article goes: ``[{"theme": id | None, "story": id | None, "theme_similarity",
+    "story_similarity"}, ...]`` in input order (``theme: None`` = unplaced; ``story: None`` in a theme = a new
+    story of that theme). The rule and its thresholds are in this module's docstring.
+
+    Parameters
+    ----------
+    new_vectors : ndarray of shape (n_new, dim)
+    new_texts : content texts (title first, as the build's) of the new articles, for their entities
+    new_dates : ISO dates or None
+    state : the :class:`PlacementState` of the run being updated
+    vectors : ndarray of shape (n_existing, dim), the run's article vectors in ``state.ids`` order
+    """
+    from pipeline.cluster import stories
+    from pipeline.cluster.entities import EntityVectors
+
+    v = np.asarray(new_vectors, dtype=np.float32)
+    x = np.asarray(vectors, dtype=np.float32)
+    if v.ndim != 2 or x.ndim != 2 or v.shape[1] != x.shape[1] or x.shape[0] != len(state.ids):
+        raise ClusterError(f"new_vectors {v.shape} and vectors {x.shape} should be 2-D with the same dim, and "
+                           f"vectors should hold the run's {len(state.ids)} articles.")
+    if len(new_texts) != len(v):
+        raise ClusterError(f"len(new_texts)={len(new_texts)} should be equal to the number of new vectors ({len(v)}).")
+    if len(v) == 0:
+        return []
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    xs = _smooth_from(x, state.knn_story)
+    k_story = state.knn_story.shape[1]
+    near = _top_rows(v, x, k_story - 1)
+    vs = (v + x[near].sum(axis=1)) / k_story if k_story > 1 else v
+    vs = vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
+    out = [{"theme": None, "story": None, "theme_similarity": None, "story_similarity": None} for _ in range(len(v))]
+    if not state.theme_ids:
+        return out
+    sim, cos = _theme_scores(v, vs, x, xs, state)
+    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
+    days = stories.parse_days(new_dates, len(v))
+    t_theme, t_story = float(state.params["theme_threshold"]), float(state.params["story_threshold"])
+    in_theme: dict[int, list[int]] = {}
+    for i in range(len(v)):
+        best = float(sim[i].max())
+        out[i]["theme_similarity"] = round(best, 4)
+        if best < t_theme - 1e-9:
+            continue
+        ti = int(np.argmax(cos[i]))
+        if cos[i, ti] < state.theme_floor[ti] - 1e-9:
+            continue
+        out[i]["theme"] = state.theme_ids[ti]
+        in_theme.setdefault(ti, []).append(i)
+    for ti, new_rows in in_theme.items():  # all the new articles of one theme against its stories at once
+        s_idx = np.flatnonzero(state.story_theme == ti)
+        if not len(s_idx):
+            continue
+        scores = _story_scores(np.asarray(new_rows), vs, ev, days, xs, state, s_idx)
+        for r, i in enumerate(new_rows):
+            j = int(np.argmax(scores[r]))
+            out[i]["story_similarity"] = round(float(scores[r, j]), 4)
+            if scores[r, j] >= t_story - 1e-9:
+                out[i]["story"] = state.story_ids[s_idx[j]]
+    return out
+
+
+def _story_scores(new_rows: np.ndarray, vs, ev, days, xs, state: PlacementState, s_idx: np.ndarray) -> np.ndarray:
+    """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
+    of one theme: the build's :func:`pipeline.cluster.stories.story_parts` with the run's saved weights, on all of
+    them stacked at once (the parts are pairwise, so stacking does not change any pair's similarity)."""
+    import scipy.sparse as sp
+
+    from pipeline.cluster import stories
+
+    member = np.flatnonzero(np.isin(state.story, s_idx))
+    local = np.searchsorted(s_idx, state.story[member])
+    group = sp.csr_matrix((np.ones(len(member)), (local, np.arange(len(member)))), shape=(len(s_idx), len(member)))
+    size = np.maximum(np.asarray(group.sum(axis=1)).ravel(), 1.0)
+    k = len(new_rows)
+    parts = stories.story_parts(np.vstack([vs[new_rows], xs[member]]),
+                                sp.vstack([ev[new_rows], state.entities[member]]).tocsr(),
+                                np.concatenate([days[new_rows], state.days[member]]), state.params["story"])
+    total = np.zeros((k, len(s_idx)))
+    for p, w in parts:
+        a, b = p[:k], p[k:]
+        sums = group @ b  # (n_stories, features): each story's feature sum
+        d = a @ (sums.T if not sp.issparse(sums) else sums.T)
+        total += w * (d.toarray() if sp.issparse(d) else np.asarray(d))
+    return total / size[None, :]

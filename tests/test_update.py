@@ -1,0 +1,274 @@
+"""`pipeline update`: new articles join existing themes; ids kept; only changed summaries rewritten; all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import PipelineError
+from pipeline import artifacts as A
+from pipeline import update as U
+from pipeline.artifacts import RunFolder
+from pipeline.cli import app
+from pipeline.config import load_config
+from pipeline.updating import run_update
+
+HASHING = ["--set", "embed.model=hashing"]
+PLACE = ["--set", "update.recluster_below=0"]  # always place, as a run folder past its first 2,000 articles does
+TOPICS = {
+    "quake": ["earthquake", "magnitude", "rescuers", "rubble", "aftershock", "epicentre", "seismic", "collapsed"],
+    "vote": ["election", "ballots", "candidate", "polling", "turnout", "voters", "parliament", "coalition"],
+    "match": ["football", "striker", "goal", "league", "coach", "stadium", "penalty", "champions"],
+    "storm": ["hurricane", "flooding", "winds", "evacuation", "coastline", "rainfall", "landfall", "shelters"],
+}
+
+
+def _article(topic: str, i: int, rng: random.Random, day: int) -> dict:
+    words = TOPICS[topic]
+    sents = []
+    for _ in range(4):
+        picked = rng.sample(words, 5)
+        sents.append(f"The {picked[0]} and the {picked[1]} were reported as {picked[2]} near the {picked[3]} "
+                     f"with {picked[4]} {i} today.")
+    return {"id": f"{topic}-{i}", "title": f"{topic.title()} report {i}", "text": " ".join(sents),
+            "date": f"2017-03-{day:02d}", "label": topic}
+
+
+def _batches(tmp_path: Path) -> tuple[Path, Path, list[dict]]:
+    rng = random.Random(7)
+    first = [_article(t, i, rng, 1 + i) for t in ("quake", "vote", "match") for i in range(8)]
+    second = [_article(t, i, rng, 9 + i % 3) for t in ("quake", "vote") for i in range(8, 12)]
+    second += [_article("storm", i, rng, 10) for i in range(6)]
+    a, b = tmp_path / "day1.jsonl", tmp_path / "day2.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in first))
+    b.write_text("".join(json.dumps(r) + "\n" for r in second))
+    return a, b, first + second
+
+
+def _run(tmp_path: Path, *args: str):
+    res = CliRunner().invoke(app, [*args, *HASHING])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def _by_input(out: Path) -> dict[str, str]:
+    """Input record id -> article id (ingest gives articles ids of their own)."""
+    arts = [json.loads(x) for x in (out / A.ARTICLES).read_text().splitlines()]
+    return {src["input_id"]: a["id"] for a in arts for src in a["sources"]}
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture()
+def updated(tmp_path):
+    a, b, _ = _batches(tmp_path)
+    out = tmp_path / "run"
+    _run(tmp_path, "run", str(a), "--out", str(out), "-q")
+    before = {n: json.loads((out / n).read_text()) for n in (A.CLUSTERS, A.SUMMARIES)}
+    res = _run(tmp_path, "update", str(b), "--out", str(out), *PLACE)
+    return out, before, res
+
+
+def test_update_keeps_ids_and_members(updated):
+    out, before, res = updated
+    after = json.loads((out / A.CLUSTERS).read_text())
+    old_members = {t["id"]: {m["id"] for m in t["articles"]} for t in before[A.CLUSTERS]["themes"]}
+    new_members = {t["id"]: {m["id"] for m in t["articles"]} for t in after["themes"]}
+    assert set(old_members) <= set(new_members)  # no theme id lost
+    for tid, ids in old_members.items():
+        assert ids <= new_members[tid]  # no article moved out of its theme
+    old_story = {s["id"]: {m["id"] for m in s["articles"]} for t in before[A.CLUSTERS]["themes"] for s in t["stories"]}
+    new_story = {s["id"]: {m["id"] for m in s["articles"]} for t in after["themes"] for s in t["stories"]}
+    for sid, ids in old_story.items():
+        assert ids <= new_story[sid]
+    # every article exactly once: in a theme or unclustered
+    articles = [json.loads(x)["id"] for x in (out / A.ARTICLES).read_text().splitlines()]
+    placed = [m["id"] for t in after["themes"] for m in t["articles"]] + after["unclustered"]
+    assert sorted(placed) == sorted(articles) and len(articles) == 24 + 14
+    # the new quake and vote articles joined their themes; the storm articles made a new theme
+    ids = _by_input(out)
+    theme_of = {m["id"]: t["id"] for t in after["themes"] for m in t["articles"]}
+    for topic in ("quake", "vote"):
+        assert {theme_of.get(ids[f"{topic}-{i}"]) for i in range(12)} == {theme_of[ids[f"{topic}-0"]]}
+    storms = [theme_of.get(ids[f"storm-{i}"]) for i in range(6)]
+    new_theme = max(set(storms) - {None}, key=storms.count)
+    assert storms.count(new_theme) >= 5 and new_theme not in old_members  # the pool forms a new theme
+    assert set(storms) <= {new_theme, None} and set(storms) - {None} <= set(new_members)
+    assert "update 1: 14 new articles" in res.output
+    assert json.loads((out / A.CHANGES).read_text())["mode"] == "place"
+
+
+def test_changes_and_history(updated):
+    out, before, _ = updated
+    ch = json.loads((out / A.CHANGES).read_text())
+    assert ch == json.loads((out / "updates/0001/changes.json").read_text())
+    ids = _by_input(out)
+    assert ch["articles"]["new"] == 14 and ch["articles"]["total"] == 38
+    assert set(ch["new_articles"]) == {v for k, v in ids.items() if k.startswith("storm") or int(k.split("-")[1]) >= 8}
+    theme_of_old = {m["id"]: t["id"] for t in before[A.CLUSTERS]["themes"] for m in t["articles"]}
+    assert ch["themes"][theme_of_old[ids["quake-0"]]] == "grown"
+    assert ch["themes"][theme_of_old[ids["match-0"]]] == "unchanged"
+    grown = next(g for g in ch["groups"] if g["id"] == theme_of_old[ids["quake-0"]])
+    assert grown["size_before"] == 8 and grown["size_after"] == 12
+    assert sorted(grown["added"]) == sorted(ids[f"quake-{i}"] for i in range(8, 12))
+    assert grown["first_date"] == "2017-03-01" and grown["last_date"] == "2017-03-11"
+    assert list(ch["themes"].values()).count("new") == 1
+    lines = [json.loads(x) for x in (out / A.HISTORY).read_text().splitlines()]
+    assert [x["update"] for x in lines] == [0, 1] and lines[1]["articles"]["new"] == 14
+
+
+def test_unchanged_summaries_are_not_rewritten(updated):
+    out, before, _ = updated
+    after = json.loads((out / A.SUMMARIES).read_text())
+    ch = json.loads((out / A.CHANGES).read_text())
+    old = {t["id"]: t for t in before[A.SUMMARIES]["themes"]}
+    for t in after["themes"]:
+        if ch["themes"][t["id"]] == "unchanged":
+            assert t["summary"] == old[t["id"]]["summary"] and t["articles"] == old[t["id"]]["articles"]
+        else:
+            assert t["summary"], t["id"]
+            assert {s["article_id"] for s in t["summary"]} <= set(t["articles"])
+    assert set(after["articles"]) == {json.loads(x)["id"] for x in (out / A.ARTICLES).read_text().splitlines()}
+
+
+def test_update_twice_with_same_input_and_other_config(updated, tmp_path):
+    out, _, _ = updated
+    b = tmp_path / "day2.jsonl"
+    res = CliRunner().invoke(app, ["update", str(b), "--out", str(out), *HASHING])
+    assert res.exit_code == 1 and "already read" in res.output and "Traceback" not in res.output
+    c = tmp_path / "day3.jsonl"
+    c.write_text(json.dumps({"id": "x", "text": "A new earthquake hit the coast today. Rescuers searched."}) + "\n")
+    res = CliRunner().invoke(app, ["update", str(c), "--out", str(out), *HASHING, "--set", "cluster.min_size=3"])
+    assert res.exit_code == 1
+    assert res.output.count("\n") == 1 and "cluster.min_size=2" in res.output, res.output
+
+
+def test_interrupted_update_leaves_folder_as_it_was(tmp_path, monkeypatch):
+    a, b, _ = _batches(tmp_path)
+    out = tmp_path / "run"
+    _run(tmp_path, "run", str(a), "--out", str(out), "-q")
+    before = _digests(out)
+    cfg = load_config(None, ["embed.model=hashing", "update.recluster_below=0"])
+
+    real = A._Staged.write_json
+
+    def crash(self, name, obj, **kw):
+        if name == A.HISTORY or name == A.CHANGES:
+            raise KeyboardInterrupt  # the process is stopped mid-way through writing the update
+        return real(self, name, obj, **kw)
+
+    monkeypatch.setattr(A._Staged, "write_json", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_update([b], RunFolder(out), cfg)
+    monkeypatch.undo()
+    assert _digests(out) == before  # nothing half-written, no staging folder left
+    changes = run_update([b], RunFolder(out), cfg)  # re-running completes it
+    assert changes["articles"]["new"] == 14
+
+
+def test_update_stopped_after_commit_is_finished_by_the_next_use(tmp_path, monkeypatch):
+    a, b, _ = _batches(tmp_path)
+    out, ref = tmp_path / "run", tmp_path / "ref"
+    _run(tmp_path, "run", str(a), "--out", str(out), "-q")
+    shutil.copytree(out, ref)
+    cfg = load_config(None, ["embed.model=hashing", "update.recluster_below=0"])
+    run_update([b], RunFolder(ref), cfg)
+
+    def stop_after_two(self, stage, names):
+        for name in names[:2]:
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            (stage / name).replace(self.root / name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "_move_in", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        run_update([b], RunFolder(out), cfg)
+    monkeypatch.undo()
+    assert list(out.glob(A.TXN_PREFIX + "*"))  # committed but not moved in
+    RunFolder(out)  # the next use rolls it forward
+    assert not list(out.glob(A.TXN_PREFIX + "*"))
+    for name in (A.CLUSTERS, A.ARTICLES):
+        assert (out / name).read_bytes() == (ref / name).read_bytes()
+
+
+def test_rebuild_maps_ids_by_overlap(updated):
+    out, before, _ = updated
+    res = CliRunner().invoke(app, ["update", "--rebuild", str(out.parent / "day3.jsonl"), "--out", str(out), *HASHING])
+    assert res.exit_code == 1  # no such file: a clear error
+    c = out.parent / "day3.jsonl"
+    c.write_text(json.dumps({"id": "match-99", "text": "The football striker scored a goal in the league stadium. "
+                             "The coach praised the penalty.", "date": "2017-03-12"}) + "\n")
+    _run(out.parent, "update", "--rebuild", str(c), "--out", str(out))
+    ch = json.loads((out / A.CHANGES).read_text())
+    assert ch["rebuild"] is True and isinstance(ch["merged"], list) and isinstance(ch["split"], list)
+    after = json.loads((out / A.CLUSTERS).read_text())
+    old_ids = {t["id"] for t in before[A.CLUSTERS]["themes"]}
+    assert old_ids <= {t["id"] for t in after["themes"]}  # clean topics: every old theme found again
+
+
+def test_two_placement_updates_in_a_row(updated, tmp_path):
+    """The placement state grows with each update, so the next update places against every earlier article."""
+    from pipeline.cluster import PlacementState
+
+    out, _, _ = updated
+    state = PlacementState.from_bytes((out / A.CLUSTER_STATE).read_bytes())
+    arts = [json.loads(x)["id"] for x in (out / A.ARTICLES).read_text().splitlines()]
+    clusters = json.loads((out / A.CLUSTERS).read_text())
+    assert state.ids == arts and state.theme_ids == [t["id"] for t in clusters["themes"]]
+    assert state.knn_story.shape[0] == len(arts) == state.entities.shape[0] == len(state.days)
+    row = {a: i for i, a in enumerate(arts)}
+    for ti, t in enumerate(clusters["themes"]):
+        assert all(state.theme[row[m["id"]]] == ti for m in t["articles"])
+    rng = random.Random(3)
+    c = tmp_path / "day3.jsonl"
+    c.write_text("".join(json.dumps(_article("storm", i, rng, 11)) + "\n" for i in range(20, 24)))
+    _run(tmp_path, "update", str(c), "--out", str(out), *PLACE)
+    ids = _by_input(out)
+    after = json.loads((out / A.CLUSTERS).read_text())
+    theme_of = {m["id"]: t["id"] for t in after["themes"] for m in t["articles"]}
+    storm_theme = max((t for t in clusters["themes"] if any(m["id"] == ids["storm-0"] for m in t["articles"])),
+                      key=lambda t: t["size"])["id"]
+    assert [theme_of.get(ids[f"storm-{i}"]) for i in range(20, 24)] == [storm_theme] * 4  # joined update 1's theme
+
+
+def test_new_id_never_reuses():
+    taken = {"theme-x"}
+    assert U.new_id("theme-", "a", taken, current="theme-y") == "theme-y"
+    gid = U.new_id("theme-", "a", taken, current="theme-x")
+    assert gid.startswith("theme-") and gid != "theme-x"
+    assert U.new_id("theme-", "a", taken | {gid}) != gid
+
+
+def test_update_needs_a_finished_run(tmp_path):
+    cfg = load_config(None, ["embed.model=hashing"])
+    with pytest.raises(PipelineError, match="no finished run"):
+        run_update([tmp_path], RunFolder(tmp_path / "nothing"), cfg)
+
+
+def test_young_run_is_reclustered_with_ids_mapped(tmp_path):
+    a, b, _ = _batches(tmp_path)
+    out, one = tmp_path / "run", tmp_path / "one"
+    _run(tmp_path, "run", str(a), "--out", str(out), "-q")
+    before = json.loads((out / A.CLUSTERS).read_text())
+    _run(tmp_path, "update", str(b), "--out", str(out))  # 38 articles < update.recluster_below
+    ch = json.loads((out / A.CHANGES).read_text())
+    assert ch["mode"] == "recluster"
+    _run(tmp_path, "run", str(a), str(b), "--out", str(one), "-q")
+    after, oneshot = (json.loads((p / A.CLUSTERS).read_text()) for p in (out, one))
+    # the same partition as one run on all the articles...
+    assert sorted(sorted(m["id"] for m in t["articles"]) for t in after["themes"]) == \
+        sorted(sorted(m["id"] for m in t["articles"]) for t in oneshot["themes"])
+    # ...with the earlier themes' ids carried over by member overlap
+    old = {t["id"] for t in before["themes"]}
+    assert old <= {t["id"] for t in after["themes"]}
+    assert {g for g, st in ch["themes"].items() if st == "new"} == {t["id"] for t in after["themes"]} - old
