@@ -265,8 +265,19 @@ def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need
     article rows in ``need`` only (default: all); the rows of the other articles stay zero.
     Returns ``(vectors (n_sentences, dim) float32, rows (n_sentences, 2) int32 [article_row, sentence_no])``.
     """
-    done_vecs = np.asarray(run.read_npy(A.SENTENCE_VECTORS), dtype=np.float32)
-    done_rows = np.asarray(run.read_npy(A.SENTENCE_ROWS)).reshape(-1, 2)
+    index = run.read_json(A.EMBED_INDEX)
+    return complete_sentence_vectors(articles, run.read_npy(A.SENTENCE_VECTORS), run.read_npy(A.SENTENCE_ROWS),
+                                     need, lambda: embedder or make_embedder(cfg), index.get("model"),
+                                     int(index.get("dim") or 0), str(run.root))
+
+
+def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_rows: np.ndarray,
+                              need: Sequence[int] | None, get_embedder: Callable, model: str | None = None,
+                              dim: int = 0, where: str = "the run folder") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sentence_vectors_for` on arrays: ``done_vecs`` / ``done_rows`` are the vectors already made and
+    their ``[article_row, sentence_no]``; ``get_embedder()`` is called only if some needed vector is missing."""
+    done_vecs = np.asarray(done_vecs, dtype=np.float32)
+    done_rows = np.asarray(done_rows).reshape(-1, 2)
     counts = np.array([len(a["sentences"]) for a in articles], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     n = int(counts.sum())
@@ -274,8 +285,8 @@ def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need
     rows[:, 0] = np.repeat(np.arange(len(articles)), counts)
     rows[:, 1] = np.arange(n) - np.repeat(starts, counts)
     if len(done_rows) == n and np.array_equal(done_rows, rows):
-        return done_vecs, rows  # the embed stage wrote every sentence
-    dim = done_vecs.shape[1] if done_vecs.ndim == 2 and done_vecs.shape[1] else int(run.read_json(A.EMBED_INDEX)["dim"])
+        return done_vecs, rows  # every sentence is there already
+    dim = done_vecs.shape[1] if done_vecs.ndim == 2 and done_vecs.shape[1] else dim
     vecs = np.zeros((n, dim), np.float32)
     have = np.zeros(n, dtype=bool)
     if len(done_rows):
@@ -287,11 +298,10 @@ def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need
     todo = np.flatnonzero(~have & wanted[rows[:, 0]])
     if len(todo):
         texts = [articles[r]["text"][slice(*articles[r]["sentences"][j])] for r, j in rows[todo]]
-        embedder = embedder or make_embedder(cfg)
-        model = run.read_json(A.EMBED_INDEX).get("model")
-        if embedder.model_id != model:
-            raise PipelineError(f"the embeddings in {run.root} were made by {model}, not {embedder.model_id} "
-                                f"(embed.* changed?); re-run `pipeline embed --out {run.root}`")
+        embedder = get_embedder()
+        if model is not None and embedder.model_id != model:
+            raise PipelineError(f"the embeddings in {where} were made by {model}, not {embedder.model_id} "
+                                f"(embed.* changed?); re-run `pipeline embed`")
         vecs[todo] = embedder.encode(texts)
     return vecs, rows
 
@@ -416,6 +426,8 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
     import os
 
     counts = np.bincount(sent_rows[:, 0], minlength=len(articles)) if len(sent_rows) else np.zeros(len(articles), int)
+    if len(sent_rows) != sum(len(a["sentences"]) for a in articles):
+        raise PipelineError("summarize_groups needs a vector row for every sentence (see sentence_vectors_for).")
     ctx = {
         "by_id": {a["id"]: a for a in articles},
         "row_of": {a["id"]: i for i, a in enumerate(articles)},
