@@ -184,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quality", help="comma-separated settings, e.g. lead=all,lead=4,lead=6,model=static: dev-set "
                     "ARI / ROUGE-2 and tokens embedded for each (instead of the speed table)")
     ap.add_argument("--quality-cache", type=Path, help="vector cache for --quality (default: a fresh one)")
+    ap.add_argument("--model-cache", type=Path, help="a cache folder whose onnx/ and static/ (exports, int8 checks, "
+                    "distilled static models) each backend's empty cache starts from: 'setup' then excludes them")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--sentences", help=argparse.SUPPRESS)
     ap.add_argument("--cache", help=argparse.SUPPRESS)
@@ -207,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         for b in args.backends.split(","):
             cache = Path(tmp) / b
             cache.mkdir()
+            for sub in ("onnx", "static"):
+                if args.model_cache and (args.model_cache / sub).is_dir():
+                    import shutil
+
+                    shutil.copytree(args.model_cache / sub, cache / sub)
             cmd = [sys.executable, __file__, "--worker", b, "--sentences", str(sfile), "--cache", str(cache),
                    "--model", args.model, "--batch-size", str(args.batch_size)]
             if args.threads:

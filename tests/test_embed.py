@@ -502,3 +502,19 @@ def test_static_tier_distils_once_and_encodes(tiny_model, tmp_path):
     assert folder.stat().st_mtime_ns == stamp and again.model_id == e.model_id
     np.testing.assert_array_equal(again.encode(REAL), v)
     assert again.stats["n_cached"] == 5
+
+
+def test_int8_recipe_versions_probe_set_and_cpu_flags():
+    from pipeline.embed.int8 import RECIPE, RECIPES, cosine_figures, cpu_flags, passes, probe_sentences
+
+    versions = {r.version for r in RECIPES.values()}
+    assert len(versions) == len(RECIPES) and RECIPE.version.startswith(RECIPE.name + "-")
+    assert RECIPE.reduce_range and RECIPE.per_channel  # 7-bit weights: no int16 saturation without VNNI
+    texts = probe_sentences()
+    assert len(texts) >= 100 and len(set(texts)) == len(texts) and all(t.strip() == t for t in texts)
+    flags = cpu_flags()
+    assert flags.split()[0] and flags == cpu_flags()
+    a = np.eye(4, dtype=np.float32)
+    fig = cosine_figures(a, a + 0.01 * np.eye(4, k=1, dtype=np.float32))
+    assert fig["n"] == 4 and fig["min"] < fig["mean"] < 1.0 and passes(fig)
+    assert not passes(cosine_figures(a, np.roll(a, 1, axis=0)))
