@@ -56,6 +56,8 @@ def run_all(inputs, out: Path, cfg, until: str) -> dict:
     emb = stages.get("embed", {})
     return {**{s: stages[s]["seconds"] for s in stages if s in STAGES}, "total": total,
             "tokens": emb.get("stats", {}).get("n_tokens", 0), "computed": emb.get("stats", {}).get("n_computed", 0),
+            "sum_tokens": stages.get("summarize", {}).get("sentence_vectors", {}).get("encoder_n_tokens", 0),
+            "sum_computed": stages.get("summarize", {}).get("sentence_vectors", {}).get("encoder_n_computed", 0),
             "backend": (emb.get("backend") or {}).get("used", "?"), "folder": rf}
 
 
@@ -75,6 +77,25 @@ def bertopic_baseline(rf: RunFolder) -> dict:
     return {"embed": t1 - t0, "fit": t2 - t1, "total": t2 - t0, "n_topics": len(set(topics) - {-1})}
 
 
+def count_tokens(inputs, tmp: Path, cfg, before_cfg) -> int:
+    from pipeline.embed import DEFAULT_MODEL
+    from pipeline.embed.models import ModelSpec, _Tokenizer, resolve_model
+
+    rf = RunFolder(tmp / "ingest")
+    runner.run_ingest(inputs, rf, cfg)
+    arts = rf.read_jsonl("articles.jsonl")
+    tok = _Tokenizer(ModelSpec.read(resolve_model(DEFAULT_MODEL)))
+    for name, c in (("ours", cfg), ("before", before_cfg)):
+        if c is None:
+            continue
+        lead = c.embed.lead_sentences
+        texts = {a["text"][s:e] for a in arts for s, e in (a["sentences"] if lead is None else a["sentences"][:lead])}
+        texts |= {a.get("title") or "" for a in arts} - {""}
+        n = int(tok.lengths(sorted(texts)).sum())
+        print(f"{name:7s} embed.lead_sentences={lead}: {len(arts)} articles, {len(texts)} distinct texts, {n} tokens")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, help="use only the first N articles")
@@ -83,6 +104,8 @@ def main() -> int:
     ap.add_argument("--before", action="append", default=[], help="a second cold run with these settings too")
     ap.add_argument("--no-bertopic", action="store_true")
     ap.add_argument("--no-warm", action="store_true")
+    ap.add_argument("--tokens-only", action="store_true", help="ingest, then count the sentences and tokens the "
+                    "embed stage would embed with --set and with --before (no embedding, no timing)")
     args = ap.parse_args()
     print(f"CPU flags: {cpu_flags_line()}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
           flush=True)
@@ -100,6 +123,8 @@ def main() -> int:
         inputs = [small]
     runs: dict[str, dict] = {}
     cfg = load_config(None, [*args.sets, f"embed.cache_dir={tmp / 'cache'}"])
+    if args.tokens_only:
+        return count_tokens(inputs, tmp, cfg, load_config(None, [*args.sets, *args.before]) if args.before else None)
     # once per machine, not per run: the ONNX export, int8 quantisation and check (and a static distillation),
     # made here into a model cache that every timed run starts from (their vector caches start empty)
     models = tmp / "models"
@@ -132,6 +157,9 @@ def main() -> int:
         print(f"{s:10s} " + " ".join(f"{r.get(s, 0.0):12.1f}" for r in runs.values()))
     print(f"{'tokens':10s} " + " ".join(f"{r['tokens']:12d}" for r in runs.values()) + "   (embedded, not cached)")
     print(f"{'sentences':10s} " + " ".join(f"{r['computed']:12d}" for r in runs.values()))
+    print(f"{'sum tokens':10s} " + " ".join(f"{r['sum_tokens']:12d}" for r in runs.values())
+          + "   (non-lead sentences the summarize stage embedded)")
+    print(f"{'sum sents':10s} " + " ".join(f"{r['sum_computed']:12d}" for r in runs.values()))
     print(f"{'backend':10s} " + " ".join(f"{r['backend']:>12s}" for r in runs.values()))
     if "ours warm" in runs:
         print(f"warm / cold: {runs['ours warm']['total'] / runs['ours cold']['total']:.1%}")

@@ -257,7 +257,7 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
 
 
 def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need: Sequence[int] | None = None,
-                         embedder=None) -> tuple[np.ndarray, np.ndarray]:
+                         embedder=None, info: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Vectors of every content sentence of ``articles``, in article then sentence order.
 
     Those the embed stage wrote are read from the run folder; the others (the embed stage embeds only each
@@ -268,14 +268,16 @@ def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need
     index = run.read_json(A.EMBED_INDEX)
     return complete_sentence_vectors(articles, run.read_npy(A.SENTENCE_VECTORS), run.read_npy(A.SENTENCE_ROWS),
                                      need, lambda: embedder or make_embedder(cfg), index.get("model"),
-                                     int(index.get("dim") or 0), str(run.root))
+                                     int(index.get("dim") or 0), str(run.root), info)
 
 
 def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_rows: np.ndarray,
                               need: Sequence[int] | None, get_embedder: Callable, model: str | None = None,
-                              dim: int = 0, where: str = "the run folder") -> tuple[np.ndarray, np.ndarray]:
+                              dim: int = 0, where: str = "the run folder",
+                              info: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`sentence_vectors_for` on arrays: ``done_vecs`` / ``done_rows`` are the vectors already made and
-    their ``[article_row, sentence_no]``; ``get_embedder()`` is called only if some needed vector is missing."""
+    their ``[article_row, sentence_no]``; ``get_embedder()`` is called only if some needed vector is missing.
+    ``info`` (a dict) receives ``n_sentences``, ``n_from_embed``, ``n_fetched`` and the encoder's stats."""
     done_vecs = np.asarray(done_vecs, dtype=np.float32)
     done_rows = np.asarray(done_rows).reshape(-1, 2)
     counts = np.array([len(a["sentences"]) for a in articles], dtype=np.int64)
@@ -296,6 +298,8 @@ def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_
     wanted = np.zeros(len(articles), dtype=bool)
     wanted[list(need) if need is not None else slice(None)] = True
     todo = np.flatnonzero(~have & wanted[rows[:, 0]])
+    if info is not None:
+        info.update(n_sentences=n, n_from_embed=int(have.sum()), n_fetched=int(len(todo)))
     if len(todo):
         texts = [articles[r]["text"][slice(*articles[r]["sentences"][j])] for r, j in rows[todo]]
         embedder = get_embedder()
@@ -303,6 +307,9 @@ def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_
             raise PipelineError(f"the embeddings in {where} were made by {model}, not {embedder.model_id} "
                                 f"(embed.* changed?); re-run `pipeline embed`")
         vecs[todo] = embedder.encode(texts)
+        if info is not None:
+            info.update({f"encoder_{k}": v for k, v in (getattr(embedder, "stats", {}) or {}).items()
+                         if isinstance(v, (int, float))})
     return vecs, rows
 
 
@@ -512,11 +519,15 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
             "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.SENTENCE_VECTORS)),
             "model": index.get("model"), "groups": None if group_by else sha256_file(run.path(A.CLUSTERS)),
         }
+        fetched: dict = {}
+
         def compute() -> dict:
-            sent_vecs, sent_rows = sentence_vectors_for(run, cfg, articles, need)
+            sent_vecs, sent_rows = sentence_vectors_for(run, cfg, articles, need, info=fetched)
             return {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
 
         themes, rec["cached"] = _stage_cache(cfg, "summarize", key, compute)
+        if fetched:
+            rec["sentence_vectors"] = fetched
         themes = themes["themes"]
         doc = {
             "themes": themes,
