@@ -115,10 +115,15 @@ def ids_kept(before: dict, after: dict) -> tuple[int, int]:
     return kept, n
 
 
-def stream_vs_oneshot(name: str, batches: int, policies: dict, cfg, tmp: Path) -> None:
+def stream_vs_oneshot(name: str, batches: int, policies: dict, cfg, tmp: Path, first: float = 0.0) -> None:
     rows, label, suffix = load_set(name)
     order = "by date" if sum(bool(r.get("date") or r.get("publish_date")) for r in rows) > len(rows) // 2 else "random order"
-    parts = [rows[i * len(rows) // batches:(i + 1) * len(rows) // batches] for i in range(batches)]
+    if first:  # the first run holds this share, the updates split the rest
+        cut = int(round(first * len(rows)))
+        parts = [rows[:cut]] + [rows[cut + i * (len(rows) - cut) // (batches - 1):
+                                     cut + (i + 1) * (len(rows) - cut) // (batches - 1)] for i in range(batches - 1)]
+    else:
+        parts = [rows[i * len(rows) // batches:(i + 1) * len(rows) // batches] for i in range(batches)]
     files = []
     for i, part in enumerate(parts):
         f = tmp / f"{name}-{i:02d}{suffix}"
@@ -128,7 +133,8 @@ def stream_vs_oneshot(name: str, batches: int, policies: dict, cfg, tmp: Path) -
     t_one = full_run(files, one, cfg)
     g1, p1, k1 = assignment(one, label)
     s1 = clustering_scores(g1, p1) if label else None
-    print(f"\n{name}: {len(rows)} records in {batches} batches ({order}); one-shot run {t_one:.1f} s, {k1} themes"
+    print(f"\n{name}: {len(rows)} records in {batches} batches ({order}"
+          + (f", the first holding {first:.0%}" if first else "") + f"); one-shot run {t_one:.1f} s, {k1} themes"
           + (f", ARI {s1['ari']:.3f}, B3 F1 {s1['bcubed_f1']:.3f}" if label else ""))
     print(f"  {'policy':<34} {'themes':>6} {'ARI':>6} {'dARI':>7} {'B3 F1':>6} {'dB3':>7} {'agree':>6} "
           f"{'ids kept':>10} {'modes':>14} {'time':>8} {'x one':>6}")
@@ -217,6 +223,7 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=10)
     ap.add_argument("--model", default=None, help="embed.model (default: the configured one); 'hashing' is fast")
     ap.add_argument("--policy", default="both", choices=["both", "default", "always"])
+    ap.add_argument("--first", type=float, default=0.0, help="share of the records in the first run (default: 1/batches)")
     ap.add_argument("--scale", type=int, default=0, help="also time 1,000 new articles into this many")
     args = ap.parse_args()
     print(f"CPU flags: {cpu_flags()}")
@@ -231,7 +238,7 @@ def main() -> None:
         if args.policy != "both":
             policies = {k: v for k, v in policies.items() if k.startswith(args.policy)}
         for name in sets:
-            stream_vs_oneshot(name, args.batches, policies, cfg, Path(tmp))
+            stream_vs_oneshot(name, args.batches, policies, cfg, Path(tmp), args.first)
         if args.scale:
             scale(args.scale, Path(tmp))
 

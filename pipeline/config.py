@@ -80,6 +80,7 @@ class SummarizeConfig(_Section):
     sentences: int | None = Field(None, ge=1)
     stories: bool = True
     dangling: Literal["unit", "drop", "allow"] = "unit"
+    max_articles: int | None = Field(50, ge=1, description="a summary is chosen from this many most central articles")
 
 
 class ReportConfig(_Section):

@@ -443,8 +443,10 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
         "cfg": cfg,
     }
 
-    def members_of(g: dict) -> list[tuple[str, float]]:
-        return [(m["id"], m.get("similarity", 1.0)) for m in g["articles"]]
+    cap = cfg.summarize.max_articles
+
+    def members_of(g: dict) -> list[tuple[str, float]]:  # the most central first (as clusters.json lists them)
+        return [(m["id"], m.get("similarity", 1.0)) for m in g["articles"][:cap]]
 
     def same_members(story: dict, theme: dict) -> bool:
         return {m["id"] for m in story["articles"]} == {m["id"] for m in theme["articles"]}

@@ -60,6 +60,9 @@ def check_compatible(run: RunFolder, cfg: Config) -> dict:
     if not run.exists(A.CLUSTERS) or not manifest.get("config"):
         raise PipelineError(f"{run.root} holds no finished run; make one with `pipeline run INPUTS --out {run.root}`")
     old, new = _flat(manifest["config"]), _flat(cfg.model_dump(mode="json"))
+    default = _flat(Config().model_dump(mode="json"))
+    # a key the run folder's version did not have yet counts as its default (the behaviour of that version)
+    old = {**{k: default[k] for k in new.keys() - old.keys() if k in default}, **old}
     diff = [k for k in sorted(set(old) | set(new))
             if old.get(k) != new.get(k) and not any(k == f or (f.endswith(".") and k.startswith(f)) for f in FREE_KEYS)]
     if diff:
@@ -308,26 +311,39 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
     """Summary items for ``clusters``: old items reused where the members did not change."""
     old_items = {t["id"]: t for t in old_doc.get("themes", [])}
     old_story = {s["id"]: s for t in old_doc.get("themes", []) for s in t.get("stories", [])}
+    cap = cfg.summarize.max_articles
+    # a summary is chosen from a group's `cap` most central articles: when they are still the same articles, the
+    # members that changed were not among them and the summary stands
+    old_of = {**old_items, **old_story}
+    for g in [t for t in clusters["themes"]] + [s_ for t in clusters["themes"] for s_ in t.get("stories", [])]:
+        old = old_of.get(g["id"])
+        if cap and g["id"] in changed and old is not None and old.get("summary") is not None and \
+                set(old["articles"][:cap]) == {m["id"] for m in g["articles"][:cap]}:
+            changed.discard(g["id"])
     todo = []
     for t in clusters["themes"]:
         if t["id"] in changed or any(s["id"] in changed for s in t.get("stories", [])):
             todo.append({**t, "stories": [s for s in t.get("stories", []) if s["id"] in changed]})
     solved = {it["id"]: it for it in summarize_groups(todo, articles, sent_vecs, sent_rows, cfg)} if todo else {}
     solved_story = {s["id"]: s for it in solved.values() for s in it.get("stories", [])}
+    def kept(old: dict, g: dict) -> dict:  # the old summary, with the group's current members and fields
+        item = {**old, **{k: v for k, v in g.items() if k not in ("articles", "stories")}}
+        item["articles"] = [m["id"] for m in g["articles"]]
+        item["similarities"] = [round(float(m.get("similarity", 1.0)), 4) for m in g["articles"]]
+        return item
+
     out = []
     for t in clusters["themes"]:
-        if t["id"] in changed:
-            item = dict(solved[t["id"]])
-        else:
-            item = dict(old_items[t["id"]])
-            item.update({k: v for k, v in t.items() if k not in ("articles", "stories")})
+        item = dict(solved[t["id"]]) if t["id"] in changed else kept(old_items[t["id"]], t)
         if cfg.summarize.stories:
             stories = []
             for s in t.get("stories", []):
-                it = solved_story.get(s["id"]) or old_story.get(s["id"])
-                if it is None:  # pragma: no cover - a changed story is always solved
+                if s["id"] in solved_story and s["id"] in changed:
+                    stories.append(solved_story[s["id"]])
+                elif s["id"] in old_story:
+                    stories.append(kept(old_story[s["id"]], s))
+                else:  # pragma: no cover - a new story is always changed, so solved
                     raise PipelineError(f"no summary for story {s['id']}")
-                stories.append(it)
             item["stories"] = stories
         out.append(item)
     return out
@@ -387,7 +403,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     old_doc = run.read_json(A.SUMMARIES)
     # embed.lead_sentences: the lead was embedded, the summaries' other sentences come through the cache
     all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, None, lambda: embedder)
-    themes = _resummarize(old_doc, clusters, changed, articles, all_vecs, all_rows, cfg)
+    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()

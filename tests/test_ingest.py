@@ -344,3 +344,21 @@ def test_semicolon_and_tab_separated_csv():
         assert articles[0]["text"] == "Body text, with a comma. Two." and articles[0]["sources"][0]["input_id"] == "7"
     _, report = ingest([InputFile("other.csv", b"a;b\n1;2\n"), InputFile("ok.csv", b"text\nSome text here. More.\n")])
     assert report["rejections"][0]["reason"].startswith("CSV (semicolon-separated) has no 'text' column (columns: a, b)")
+
+
+def test_date_line_becomes_the_date_when_the_record_has_none(tmp_path):
+    import json
+
+    from pipeline.ingest import InputFile, ingest
+
+    recs = [{"id": "a", "text": "Saturday, January 8, 2005\n\nU.S. citizens donating in 2005 to help tsunami victims may "
+                                "write off their donations on their 2004 tax returns."},
+            {"id": "b", "date": "2017-03-01", "text": "Friday, December 31, 2004\n\nAmericans gave millions of "
+                                                      "dollars to the relief effort in the first week."},
+            {"id": "c", "text": "Officials said the bridge would reopen next week after the repairs end in March."}]
+    data = "".join(json.dumps(r) + "\n" for r in recs).encode()
+    arts, _ = ingest([InputFile("x.jsonl", data)])
+    date = {a["sources"][0]["input_id"]: a["date"] for a in arts}
+    assert date == {"a": "2005-01-08", "b": "2017-03-01", "c": None}  # the record's own date wins
+    a = next(x for x in arts if x["sources"][0]["input_id"] == "a")
+    assert not a["text"][a["sentences"][0][0]:].startswith("Saturday")  # and the line is not content

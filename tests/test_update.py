@@ -272,3 +272,41 @@ def test_young_run_is_reclustered_with_ids_mapped(tmp_path):
     old = {t["id"] for t in before["themes"]}
     assert old <= {t["id"] for t in after["themes"]}
     assert {g for g, st in ch["themes"].items() if st == "new"} == {t["id"] for t in after["themes"]} - old
+
+
+def test_summary_stands_while_its_most_central_articles_do(monkeypatch):
+    """A summary is chosen from a group's `summarize.max_articles` most central articles; an update that adds
+    members outside them keeps it (with the new member list), one that changes them rewrites it."""
+    import pipeline.updating as UP
+
+    old_doc = {"themes": [{"id": "t", "label": "x", "articles": ["a", "b", "c"], "similarities": [0.9, 0.8, 0.7],
+                           "summary": [{"article_id": "a", "start": 0, "end": 5, "text": "Hello"}], "stories": []}]}
+    grown = {"themes": [{"id": "t", "label": "x", "size": 4, "stories": [],
+                         "articles": [{"id": i, "similarity": s} for i, s in zip("abcd", (0.9, 0.8, 0.7, 0.6))]}]}
+    solved = []
+
+    def fake(groups, *a, **k):
+        solved.extend(g["id"] for g in groups)
+        return [{"id": g["id"], "summary": ["new"], "stories": []} for g in groups]
+
+    monkeypatch.setattr(UP, "summarize_groups", fake)
+    cfg = load_config(None, ["summarize.max_articles=2"])
+    out = UP._resummarize(old_doc, grown, {"t"}, [], None, None, cfg)
+    assert solved == [] and out[0]["summary"] == old_doc["themes"][0]["summary"]
+    assert out[0]["articles"] == ["a", "b", "c", "d"] and out[0]["similarities"][-1] == 0.6
+    grown["themes"][0]["articles"].insert(0, {"id": "e", "similarity": 0.95})  # a new most central article
+    out = UP._resummarize(old_doc, grown, {"t"}, [], None, None, cfg)
+    assert solved == ["t"] and out[0]["summary"] == ["new"]
+
+
+def test_run_folder_of_an_older_version_without_a_new_key(updated, tmp_path):
+    """A key added to the config since the run folder was made counts as its default, not as a difference."""
+    out, _, _ = updated
+    m = json.loads((out / A.MANIFEST).read_text())
+    del m["config"]["summarize"]["max_articles"]
+    (out / A.MANIFEST).write_text(json.dumps(m))
+    c = tmp_path / "day3.jsonl"
+    c.write_text(json.dumps(_article("match", 30, random.Random(1), 12)) + "\n")
+    _run(tmp_path, "update", str(c), "--out", str(out), *PLACE)
+    res = CliRunner().invoke(app, ["update", str(c), "--out", str(out), *HASHING, "--set", "summarize.max_articles=7"])
+    assert res.exit_code == 1 and "summarize.max_articles" in res.output
