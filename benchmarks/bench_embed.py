@@ -1,6 +1,7 @@
 """Embedding speed per backend against a float32 roofline measured in the same run, cold vs warm cache, memory.
 
-    .venv/bin/python benchmarks/bench_embed.py [--limit N] [--backends torch,onnx,onnx-int8] [--threads T]
+    .venv/bin/python benchmarks/bench_embed.py [--limit N] [--backends torch,onnx,onnx-int8,static] [--threads T]
+    .venv/bin/python benchmarks/bench_embed.py --quality lead=all,lead=4,lead=6,lead=8,lead=12,model=static
 
 Sentences come from the articles of ``../shared/data/news2017.csv.gz`` (``--limit N``: the first N articles),
 split with ``pipeline.text.split_sentences``. Each backend runs in its own process (so peak RSS is its own) with an
@@ -33,6 +34,13 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def cpu_flags_line() -> str:
+    """The CPU's vector extensions as lscpu lists them (what the figures were measured on)."""
+    p = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
+                       capture_output=True, text=True)
+    return p.stdout.strip() or "unknown"
 
 
 def load_sentences(limit: int | None) -> list[str]:
@@ -71,39 +79,98 @@ def flops_per_token(config: dict, lengths: np.ndarray) -> tuple[float, float]:
     return float(linear), attention
 
 
-def worker(args) -> int:
-    from pipeline.embed import Embedder
+def _embedder(args, cache: Path):
+    from pipeline.embed import Embedder, StaticEmbedder
 
+    if args.worker == "static":  # the model2vec tier distilled from --model (distilled once into the cache)
+        return StaticEmbedder(args.model, cache_dir=cache, batch_size=args.batch_size)
+    return Embedder(args.model, backend=args.worker, cache_dir=cache, batch_size=args.batch_size,
+                    threads=args.threads)
+
+
+def worker(args) -> int:
     sents = json.loads(Path(args.sentences).read_text())
     cache = Path(args.cache)
     t = time.perf_counter()
-    emb = Embedder(args.model, backend=args.worker, cache_dir=cache, batch_size=args.batch_size,
-                   threads=args.threads)
+    emb = _embedder(args, cache)
     setup = time.perf_counter() - t
     import torch
 
-    torch.set_num_threads(emb.threads)
+    torch.set_num_threads(getattr(emb, "threads", None) or os.cpu_count() or 1)
     roof1 = roofline_gflops()
     cold = emb.encode(sents)
     st = dict(emb.stats)
     roof2 = roofline_gflops()
-    warm_emb = Embedder(args.model, backend=args.worker, cache_dir=cache, batch_size=args.batch_size,
-                        threads=args.threads)
+    warm_emb = _embedder(args, cache)
     t = time.perf_counter()
     warm = warm_emb.encode(sents)
     warm_s = time.perf_counter() - t
     assert warm_emb.stats["n_computed"] == 0 and np.array_equal(cold, warm)
     uniq = list(dict.fromkeys(sents))
     lengths = emb.tokenize_lengths(uniq)
-    cfg = json.loads((emb.path / "config.json").read_text())
+    cfg = json.loads(((emb.source if hasattr(emb, "source") else emb.path) / "config.json").read_text())
     lin, att = flops_per_token(cfg, lengths)
     np.save(cache / "vectors.npy", cold)
-    res = {"backend": emb.backend, "model_id": emb.model_id, "threads": emb.threads, "setup_s": setup,
+    res = {"backend": emb.backend, "model_id": emb.model_id, "threads": getattr(emb, "threads", 1), "setup_s": setup,
            "cold_s": st["seconds"], "n_tokens": st["n_tokens"], "n_computed": st["n_computed"],
            "warm_s": warm_s, "roof_gflops": max(roof1, roof2), "flops_linear": lin, "flops_attention": att,
            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
            "mean_len": float(lengths.mean())}
     print("RESULT " + json.dumps(res))
+    return 0
+
+
+def quality(settings: list[str], cache: Path | None) -> int:
+    """Theme ARI (ECB+ topics and events, MultiLing topics), MultiLing ROUGE-2 (250 words, summaries of the gold
+    groups) and the tokens embedded, for each setting: ``lead=N`` / ``lead=all`` (``embed.lead_sentences``),
+    ``model=static``, or any ``key=value`` of the embed section; all settings share one vector cache."""
+    from pipeline import runner
+    from pipeline.artifacts import RunFolder
+    from pipeline.config import load_config
+
+    if not (DATA / "ecbplus").exists():
+        print(f"dev data not found at {DATA}: nothing to measure.")
+        return 0
+    root = Path(tempfile.mkdtemp(prefix="bench-quality-"))
+    cache = cache or root / "cache"
+    print(f"CPU flags: {cpu_flags_line()}; load average {os.getloadavg()[0]:.1f}")
+    head = (f"{'setting':<16} {'ECB+ topic ARI':>14} {'ECB+ event ARI':>14} {'ML ARI':>7} {'ML R2 rec':>9} "
+            f"{'ML R2 F1':>8} {'sentences':>9} {'tokens':>9} {'embed s':>8}")
+    print(head + "\n" + "-" * len(head), flush=True)
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        sets = [f"embed.cache_dir={cache}"]
+        if key == "lead":
+            sets.append(f"embed.lead_sentences={'null' if value == 'all' else value}")
+        else:
+            sets.append(f"embed.{key}={value}")
+        cfg = load_config(None, sets)
+        row, n_sent, n_tok, secs = {}, 0, 0, 0.0
+        for name, labels, stories in (("ecbplus", "topic", "label"), ("multiling2011", "label", None)):
+            rf = RunFolder(root / setting.replace("=", "-") / name)
+            runner.run_ingest([DATA / name / "articles.jsonl"], rf, cfg)
+            emb = runner.make_embedder(cfg)
+            t = time.perf_counter()
+            idx = runner.run_embed(rf, cfg, embedder=emb)
+            secs += time.perf_counter() - t
+            arts = rf.read_jsonl("articles.jsonl")
+            lead = cfg.embed.lead_sentences
+            texts = {a["text"][s:e] for a in arts for s, e in (a["sentences"] if lead is None else a["sentences"][:lead])}
+            texts |= {a.get("title") or "" for a in arts} - {""}
+            n_sent += idx["n_sentences"]
+            n_tok += int(emb.tokenize_lengths(sorted(texts)).sum())
+            runner.run_cluster(rf, cfg)
+            res = runner.run_evaluate(rf, cfg, labels=labels, story_labels=stories)
+            row[name] = res["themes"]["ari"]
+            if stories:
+                row["events"] = res["stories"]["ari"]
+            else:
+                wcfg = load_config(None, [*sets, "summarize.words=250"])
+                runner.run_summarize(rf, wcfg, group_by="label")
+                r = runner.run_evaluate(rf, wcfg, references=DATA / name / "references.json", words=250)["rouge"]
+                row["r2"], row["r2f"] = r["rouge2_recall"], r["rouge2_f1"]
+        print(f"{setting:<16} {row['ecbplus']:14.3f} {row['events']:14.3f} {row['multiling2011']:7.3f} "
+              f"{row['r2']:9.4f} {row['r2f']:8.4f} {n_sent:9d} {n_tok:9d} {secs:8.1f}", flush=True)
     return 0
 
 
@@ -114,12 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--quality", help="comma-separated settings, e.g. lead=all,lead=4,lead=6,model=static: dev-set "
+                    "ARI / ROUGE-2 and tokens embedded for each (instead of the speed table)")
+    ap.add_argument("--quality-cache", type=Path, help="vector cache for --quality (default: a fresh one)")
+    ap.add_argument("--model-cache", type=Path, help="a cache folder whose onnx/ and static/ (exports, int8 checks, "
+                    "distilled static models) each backend's empty cache starts from: 'setup' then excludes them")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--sentences", help=argparse.SUPPRESS)
     ap.add_argument("--cache", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
+    if args.quality:
+        return quality([x for x in args.quality.split(",") if x], args.quality_cache)
 
     if not (DATA / "news2017.csv.gz").exists():
         print(f"news2017 data not found at {DATA / 'news2017.csv.gz'}: nothing to benchmark.")
@@ -135,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         for b in args.backends.split(","):
             cache = Path(tmp) / b
             cache.mkdir()
+            for sub in ("onnx", "static"):
+                if args.model_cache and (args.model_cache / sub).is_dir():
+                    import shutil
+
+                    shutil.copytree(args.model_cache / sub, cache / sub)
             cmd = [sys.executable, __file__, "--worker", b, "--sentences", str(sfile), "--cache", str(cache),
                    "--model", args.model, "--batch-size", str(args.batch_size)]
             if args.threads:
@@ -166,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         tps = r["n_tokens"] / r["cold_s"]
         roof_tps = r["roof_gflops"] * 1e9 / (r["flops_linear"] + r["flops_attention"])
-        if ref is not None:
+        if ref is not None and vectors[r["backend"]].shape == ref.shape:
             c = (vectors[r["backend"]] * ref).sum(1)
             q = f"{c.min():8.4f} {c.mean():8.5f} {np.quantile(c, 0.01):8.4f}"
         else:
@@ -175,9 +254,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['backend']:10s} {r['setup_s']:8.1f} {r['cold_s']:8.1f} {tps:7.0f} {r['roof_gflops']:9.1f} "
               f"{roof_tps:10.0f} {tps / roof_tps:6.2f} {tps / best_tps:6.2f} {r['warm_s']:7.2f} "
               f"{r['cold_s'] / r['warm_s']:9.0f} {r['maxrss_mb']:8.0f} {q}")
+    speeds = {r["backend"]: r["n_tokens"] / r["cold_s"] for r in results}
+    if "static" in speeds:
+        print("\nstatic tier: " + ", ".join(f"{speeds['static'] / v:.0f}x {b}" for b, v in speeds.items()
+                                            if b != "static") + " tokens/s (cold)")
     from pipeline.embed import AUTO_BACKEND
 
-    print(f"\nbackend='auto' -> {AUTO_BACKEND} for models that export to ONNX (torch otherwise)")
+    print(f"\nbackend='auto' -> {AUTO_BACKEND} for models that export to ONNX when its int8 check passes on this CPU "
+          f"(onnx float32 otherwise; torch for models that do not export)")
+    print(f"CPU flags: {cpu_flags_line()}")
     return 0
 
 

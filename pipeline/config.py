@@ -62,6 +62,8 @@ class EmbedConfig(_Section):
     cache_dir: str | None = None
     use_cache: bool = True
     article_vectors: str = "auto"
+    #: 12: the same ECB+ and MultiLing themes as every sentence (docs/notes/embed.md), 0.49x the tokens on news2017
+    lead_sentences: int | None = Field(12, ge=1, description="content sentences per article for its vector")
 
 
 class ClusterConfig(_Section):

@@ -168,11 +168,17 @@ HASHING_MODEL = "hashing"
 
 
 def make_embedder(cfg: Config, progress: bool = False):
-    from pipeline.embed import Embedder, FakeEmbedder
+    from pipeline.embed import DEFAULT_MODEL, Embedder, FakeEmbedder
 
     e = cfg.embed
     if e.model == HASHING_MODEL:
         return FakeEmbedder(dim=256, batch_size=e.batch_size, cache_dir=e.cache_dir, use_cache=False)
+    from pipeline.embed.static import StaticEmbedder, is_static
+
+    if is_static(e.model):  # "static" or "static:<model>": model2vec distilled locally from that model
+        source = e.model.partition(":")[2] or DEFAULT_MODEL
+        return StaticEmbedder(source, batch_size=e.batch_size, cache_dir=e.cache_dir, use_cache=e.use_cache,
+                              progress=progress)
     return Embedder(
         e.model,
         backend=e.backend,
@@ -185,10 +191,11 @@ def make_embedder(cfg: Config, progress: bool = False):
     )
 
 
-def embed_articles(articles: list[dict], embedder, method: str = "auto") -> dict:
-    """Embed every distinct sentence and title once; derive article vectors.
+def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_sentences: int | None = None) -> dict:
+    """Embed every distinct title and sentence once (only the first ``lead_sentences`` content sentences of each
+    article when given: the article vector weights the lead); derive article vectors.
 
-    Returns ``sentence_vectors`` (n_sentences, dim), ``sentence_rows`` (n_sentences, 2) int32 of
+    Returns ``sentence_vectors`` (n_embedded, dim), ``sentence_rows`` (n_embedded, 2) int32 of
     ``[article_row, sentence_no]``, ``article_vectors`` (n_articles, dim) and the encoder stats.
     """
     from pipeline.embed import article_vectors
@@ -197,7 +204,8 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto") -> dict
     texts: list[str] = []
     for i, art in enumerate(articles):
         text = art["text"]
-        for j, (s, e) in enumerate(art["sentences"]):
+        spans = art["sentences"] if lead_sentences is None else art["sentences"][:lead_sentences]
+        for j, (s, e) in enumerate(spans):
             rows.append((i, j))
             texts.append(text[s:e])
     titles = [a.get("title") or "" for a in articles]
@@ -225,7 +233,7 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
     top: dict = {}
     with _stage(run, "embed", cfg, top=top) as rec:
         embedder = embedder or _engine(cfg).embedder(cfg, progress=progress)
-        out = embed_articles(articles, embedder, cfg.embed.article_vectors)
+        out = embed_articles(articles, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences)
         run.write_npy(A.SENTENCE_VECTORS, out["sentence_vectors"])
         run.write_npy(A.SENTENCE_ROWS, out["sentence_rows"])
         run.write_npy(A.ARTICLE_VECTORS, out["article_vectors"])
@@ -236,16 +244,80 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
             "n_sentences": int(out["sentence_rows"].shape[0]),
             "sentence_rows": A.SENTENCE_ROWS,
             "article_vectors": cfg.embed.article_vectors,
+            "lead_sentences": cfg.embed.lead_sentences,
         }
         run.write_json(A.EMBED_INDEX, index)
         rec["model"] = top["model"] = embedder.model_id
+        info = dict(getattr(embedder, "backend_info", {}) or {})
+        if info:
+            rec["backend"] = top["backend"] = info
         rec["stats"] = {k: v for k, v in out["stats"].items() if isinstance(v, (int, float, str))}
     st = out["stats"]
+    backend = f", backend {info['used']}" if info.get("used") else ""
+    note = f"; {info['note']}" if info.get("note") else ""
     say(
         f"embed: {len(articles)} articles, {index['n_sentences']} sentences "
-        f"({st.get('n_cached', 0)} from cache, {st.get('n_computed', '?')} computed) -> {run.path(A.SENTENCE_VECTORS)}"
+        f"({st.get('n_cached', 0)} from cache, {st.get('n_computed', '?')} computed, {st.get('n_tokens', 0)} tokens)"
+        f"{backend}{note} -> {run.path(A.SENTENCE_VECTORS)}"
     )
     return index
+
+
+def sentence_vectors_for(run: RunFolder, cfg: Config, articles: list[dict], need: Sequence[int] | None = None,
+                         embedder=None, info: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of every content sentence of ``articles``, in article then sentence order.
+
+    Those the embed stage wrote are read from the run folder; the others (the embed stage embeds only each
+    article's lead when ``embed.lead_sentences`` is set) are fetched through the encoder and its cache, for the
+    article rows in ``need`` only (default: all); the rows of the other articles stay zero.
+    Returns ``(vectors (n_sentences, dim) float32, rows (n_sentences, 2) int32 [article_row, sentence_no])``.
+    """
+    index = run.read_json(A.EMBED_INDEX)
+    return complete_sentence_vectors(articles, run.read_npy(A.SENTENCE_VECTORS), run.read_npy(A.SENTENCE_ROWS),
+                                     need, lambda: embedder or make_embedder(cfg), index.get("model"),
+                                     int(index.get("dim") or 0), str(run.root), info)
+
+
+def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_rows: np.ndarray,
+                              need: Sequence[int] | None, get_embedder: Callable, model: str | None = None,
+                              dim: int = 0, where: str = "the run folder",
+                              info: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sentence_vectors_for` on arrays: ``done_vecs`` / ``done_rows`` are the vectors already made and
+    their ``[article_row, sentence_no]``; ``get_embedder()`` is called only if some needed vector is missing.
+    ``info`` (a dict) receives ``n_sentences``, ``n_from_embed``, ``n_fetched`` and the encoder's stats."""
+    done_vecs = np.asarray(done_vecs, dtype=np.float32)
+    done_rows = np.asarray(done_rows).reshape(-1, 2)
+    counts = np.array([len(a["sentences"]) for a in articles], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    n = int(counts.sum())
+    rows = np.zeros((n, 2), dtype=np.int32)
+    rows[:, 0] = np.repeat(np.arange(len(articles)), counts)
+    rows[:, 1] = np.arange(n) - np.repeat(starts, counts)
+    if len(done_rows) == n and np.array_equal(done_rows, rows):
+        return done_vecs, rows  # every sentence is there already
+    dim = done_vecs.shape[1] if done_vecs.ndim == 2 and done_vecs.shape[1] else dim
+    vecs = np.zeros((n, dim), np.float32)
+    have = np.zeros(n, dtype=bool)
+    if len(done_rows):
+        at = starts[done_rows[:, 0]] + done_rows[:, 1]
+        vecs[at] = done_vecs
+        have[at] = True
+    wanted = np.zeros(len(articles), dtype=bool)
+    wanted[list(need) if need is not None else slice(None)] = True
+    todo = np.flatnonzero(~have & wanted[rows[:, 0]])
+    if info is not None:
+        info.update(n_sentences=n, n_from_embed=int(have.sum()), n_fetched=int(len(todo)))
+    if len(todo):
+        texts = [articles[r]["text"][slice(*articles[r]["sentences"][j])] for r, j in rows[todo]]
+        embedder = get_embedder()
+        if model is not None and embedder.model_id != model:
+            raise PipelineError(f"the embeddings in {where} were made by {model}, not {embedder.model_id} "
+                                f"(embed.* changed?); re-run `pipeline embed`")
+        vecs[todo] = embedder.encode(texts)
+        if info is not None:
+            info.update({f"encoder_{k}": v for k, v in (getattr(embedder, "stats", {}) or {}).items()
+                         if isinstance(v, (int, float))})
+    return vecs, rows
 
 
 def _check_index(run: RunFolder, articles: list[dict]) -> dict:
@@ -369,6 +441,8 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
     import os
 
     counts = np.bincount(sent_rows[:, 0], minlength=len(articles)) if len(sent_rows) else np.zeros(len(articles), int)
+    if len(sent_rows) != sum(len(a["sentences"]) for a in articles):
+        raise PipelineError("summarize_groups needs a vector row for every sentence (see sentence_vectors_for).")
     ctx = {
         "by_id": {a["id"]: a for a in articles},
         "row_of": {a["id"]: i for i, a in enumerate(articles)},
@@ -441,23 +515,29 @@ def groups_by_field(articles: list[dict], field: str) -> tuple[list[dict], list[
 def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by: str | None = None) -> dict:
     articles = run.read_jsonl(A.ARTICLES)
     index = _check_index(run, articles)
-    sent_vecs = run.read_npy(A.SENTENCE_VECTORS)
-    sent_rows = np.asarray(run.read_npy(A.SENTENCE_ROWS))
     if group_by:
         groups, unclustered = groups_by_field(articles, group_by)
     else:
         clusters = run.read_json(A.CLUSTERS)
         groups, unclustered = clusters["themes"], clusters["unclustered"]
+    row_of = {a["id"]: i for i, a in enumerate(articles)}
+    need = sorted({row_of[m["id"]] for g in groups for m in g["articles"] if m["id"] in row_of})
     with _stage(run, "summarize", cfg, {"group_by": group_by}) as rec:
         key = {
             "stage": "summarize", "code": _code_hash("summarize"), "config": cfg.section("summarize"),
             "threads": cfg.embed.threads, "group_by": group_by,
             "articles": sha256_file(run.path(A.ARTICLES)), "vectors": sha256_file(run.path(A.SENTENCE_VECTORS)),
-            "groups": None if group_by else sha256_file(run.path(A.CLUSTERS)),
+            "model": index.get("model"), "groups": None if group_by else sha256_file(run.path(A.CLUSTERS)),
         }
-        themes, rec["cached"] = _stage_cache(
-            cfg, "summarize", key, lambda: {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
-        )
+        fetched: dict = {}
+
+        def compute() -> dict:
+            sent_vecs, sent_rows = sentence_vectors_for(run, cfg, articles, need, info=fetched)
+            return {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
+
+        themes, rec["cached"] = _stage_cache(cfg, "summarize", key, compute)
+        if fetched:
+            rec["sentence_vectors"] = fetched
         themes = themes["themes"]
         doc = {
             "themes": themes,

@@ -34,7 +34,8 @@ from pipeline import update as U
 from pipeline.artifacts import RunFolder, sha256_file
 from pipeline.config import Config
 from pipeline.runner import (
-    Progress, _engine, _quiet, content_text, embed_articles, package_versions, summarize_groups,
+    Progress, _engine, _quiet, complete_sentence_vectors, content_text, embed_articles, package_versions,
+    summarize_groups,
 )
 
 #: Config keys that do not change what a run folder holds (speed, caches, display): an update may differ in them.
@@ -371,7 +372,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     articles = [joined.get(i, a) for i, a in enumerate(existing)] + new
     row_of = {a["id"]: i for i, a in enumerate(articles)}
 
-    emb = embed_articles(new, embedder, cfg.embed.article_vectors) if new else None
+    emb = embed_articles(new, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences) if new else None
     x = _concat_rows(run, A.ARTICLE_VECTORS, emb["article_vectors"] if emb else np.zeros((0, 0), np.float32))
     rows_new = emb["sentence_rows"].copy() if emb else np.zeros((0, 2), np.int32)
     rows_new[:, 0] += len(existing)
@@ -401,7 +402,9 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     groups = U.group_changes(old_clusters, clusters, dates)
     changed = U.changed_group_ids(groups)
     old_doc = run.read_json(A.SUMMARIES)
-    themes = _resummarize(old_doc, clusters, set(changed), articles, sent_vecs, sent_rows, cfg)
+    # embed.lead_sentences: the lead was embedded, the summaries' other sentences come through the cache
+    all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, None, lambda: embedder)
+    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()

@@ -27,7 +27,10 @@ def seeds_runs(tmp_path_factory):
     # a and b: each from an empty cache (everything computed twice); c: a again from a's cache.
     for name, cache in (("a", "cache1"), ("b", "cache2"), ("c", "cache1")):
         out = root / name
-        res = CliRunner().invoke(app, ["run", str(SEEDS), "--out", str(out), "--set", f"embed.cache_dir={root / cache}"])
+        # float32: the UN chief's Middle East article sits between the two themes, and int8 rounding (which differs
+        # from CPU to CPU) can move it; the int8 backend has its own checks in test_embed.py
+        res = CliRunner().invoke(app, ["run", str(SEEDS), "--out", str(out), "--set", f"embed.cache_dir={root / cache}",
+                                       "--set", "embed.backend=onnx"])
         assert res.exit_code == 0, res.output
         outs.append(out)
     return outs

@@ -34,10 +34,11 @@ from pipeline.embed.models import (
     model_fingerprint,
     resolve_model,
 )
+from pipeline.embed.static import STATIC_MODEL, StaticEmbedder
 from pipeline.embed.vectors import ARTICLE_METHOD, ARTICLE_METHODS, article_vectors, sentence_positions
 
 __all__ = [
     "ARTICLE_METHOD", "ARTICLE_METHODS", "AUTO_BACKEND", "BACKENDS", "DEFAULT_MODEL", "EmbedError", "Embedder",
-    "FakeEmbedder", "ModelSpec", "VectorCache", "article_vectors", "default_cache_dir", "default_threads",
+    "FakeEmbedder", "ModelSpec", "STATIC_MODEL", "StaticEmbedder", "VectorCache", "article_vectors", "default_cache_dir", "default_threads",
     "model_fingerprint", "resolve_model", "sentence_positions", "text_keys",
 ]

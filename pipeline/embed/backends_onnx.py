@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.embed.encoder import _char_blocks, _length_batches
-from pipeline.embed.int8 import quantize_onnx
+from pipeline.embed.int8 import RECIPE, Int8Recipe, int8_check, quantize_onnx
 from pipeline.embed.models import EmbedError, _quiet_loading, _read_json, _Tokenizer
 
 #: Padded tokens per ONNX batch (fewer texts than ``batch_size`` when they are long); see ``_OnnxImpl``.
@@ -91,27 +91,28 @@ def _check_export(path: Path, wrap, names: list[str], vocab: int) -> None:
         raise EmbedError(f"the ONNX export of {path.parent.name} does not match torch (max error {err:.3g}).")
 
 
-def onnx_model_path(owner, quantized: bool) -> Path:
-    """The exported (and, for int8, quantised) model of ``owner``, made once into the cache folder."""
+def onnx_model_path(owner, quantized: bool, recipe: Int8Recipe = RECIPE) -> Path:
+    """The exported (and, for int8, quantised with ``recipe``) model of ``owner``, made once into the cache
+    folder."""
     d = _export_dir(owner)
     fp32 = d / "model.onnx"
     if not fp32.exists():
         export_onnx(owner.path, fp32)
     if not quantized:
         return fp32
-    q = d / "model.int8.onnx"
+    q = d / f"model.int8-{recipe.version}.onnx"
     if not q.exists():
-        quantize_onnx(fp32, q)
+        quantize_onnx(fp32, q, recipe)
     return q
 
 
 class _OnnxImpl:
-    def __init__(self, owner, quantized: bool):
+    def __init__(self, owner, quantized: bool, recipe: Int8Recipe = RECIPE):
         import onnxruntime as ort
 
         self.owner = owner
         self.tok = _Tokenizer(owner.spec)
-        path = onnx_model_path(owner, quantized)
+        path = onnx_model_path(owner, quantized, recipe)
         so = ort.SessionOptions()
         # data-parallel: ``threads`` batches run at once on one session, one thread each. Small batches of
         # ~512 padded tokens on 1 thread each beat one big batch on all threads by 1.9x on 2 cores (median
@@ -128,7 +129,7 @@ class _OnnxImpl:
         except Exception as exc:  # noqa: BLE001 - a truncated export: redo it once
             for f in path.parent.glob("model*.onnx"):
                 f.unlink(missing_ok=True)
-            path = onnx_model_path(owner, quantized)
+            path = onnx_model_path(owner, quantized, recipe)
             try:
                 self.sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
             except Exception as exc2:  # noqa: BLE001
@@ -143,10 +144,21 @@ class _OnnxImpl:
         # alone it is a function of the text only (so cache hits and fresh vectors agree), no padding at all,
         # closer to fp32 (mean cosine 0.9934 vs 0.9928) and only ~6% slower (median of interleaved runs).
         self.quantized = quantized
-        self.tag = f"{'onnx-int8' if quantized else 'onnx'}-v{_EXPORT_VERSION}"
+        self.recipe = recipe
+        self.path = path
+        self.tag = f"onnx-int8-v{_EXPORT_VERSION}-{recipe.version}" if quantized else f"onnx-v{_EXPORT_VERSION}"
 
     def lengths(self, texts: list[str]) -> np.ndarray:
         return self.tok.lengths(texts)
+
+    def check(self) -> dict:
+        """The int8 probe check of this (quantised) model against its float32 export on this CPU (cached)."""
+        fp32 = _OnnxImpl(self.owner, quantized=False)
+
+        def run(impl):
+            return lambda texts: impl.encode(list(texts), lambda n: None)[0]
+
+        return int8_check(self.path.parent, run(fp32), run(self), self.recipe)
 
     def _pool(self, h: np.ndarray, mask: np.ndarray) -> np.ndarray:
         m = mask[:, :, None].astype(np.float32)

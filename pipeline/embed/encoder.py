@@ -179,17 +179,32 @@ class Embedder(_CachedEncoder):
         self._impl = None
         from pipeline.embed.backends_onnx import _OnnxImpl
         from pipeline.embed.backends_torch import _TorchImpl
+        from pipeline.embed.int8 import cpu_flags, describe
 
+        #: what was asked, what runs, and why (recorded in the manifest; ``note`` goes in the stage line)
+        self.backend_info: dict = {"requested": backend, "cpu": cpu_flags()}
         try:
             if backend == "torch":
                 self._impl = _TorchImpl(self)
             else:
                 self._impl = _OnnxImpl(self, quantized=backend == "onnx-int8")
+                if backend == "onnx-int8":
+                    check = self._impl.check()
+                    self.backend_info["int8_check"] = check
+                    if not check["passed"]:
+                        if self.requested_backend != "auto":
+                            raise EmbedError(f"backend 'onnx-int8' does not hold on this CPU: {describe(check)}; "
+                                             f"use backend='onnx' (float32) or 'auto'.")
+                        backend, self._impl = "onnx", _OnnxImpl(self, quantized=False)
+                        self.backend_info["note"] = f"float32: {describe(check)} failed"
+                    else:
+                        self.backend_info["note"] = f"{describe(check)} passed"
         except EmbedError:
             if self.requested_backend != "auto" or backend == "torch":
                 raise
             backend, self._impl = "torch", _TorchImpl(self)
         self.backend = backend
+        self.backend_info["used"] = backend
         self.dim = self._impl.dim
         # the backend's tag carries the ONNX recipe version: a new export / quantisation recipe never reads old vectors
         self.model_id = f"{self._short}@{self.fingerprint[:12]}:{self._impl.tag}:{self.spec.max_seq_length}"
@@ -226,6 +241,7 @@ class FakeEmbedder(_CachedEncoder):
         self.dim = int(dim)
         self.seed = int(seed)
         self.backend = "fake"
+        self.backend_info = {"requested": "fake", "used": "fake"}
         self.model_id = f"fake-bow:{self.dim}:{self.seed}"
 
     _WORD = re.compile(r"\w+")
