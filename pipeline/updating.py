@@ -403,7 +403,12 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     changed = U.changed_group_ids(groups)
     old_doc = run.read_json(A.SUMMARIES)
     # embed.lead_sentences: the lead was embedded, the summaries' other sentences come through the cache
-    all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, None, lambda: embedder)
+    # (only for the articles a rewritten summary can draw on: the `summarize.max_articles` most central members of
+    # each changed group)
+    cap = cfg.summarize.max_articles or None
+    need = sorted({row_of[m["id"]] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
+                   if g["id"] in changed for m in g["articles"][:cap]})
+    all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, need, lambda: embedder)
     themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg)
     t_sum = time.perf_counter()
 
