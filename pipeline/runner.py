@@ -521,7 +521,11 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
         clusters = run.read_json(A.CLUSTERS)
         groups, unclustered = clusters["themes"], clusters["unclustered"]
     row_of = {a["id"]: i for i, a in enumerate(articles)}
-    need = sorted({row_of[m["id"]] for g in groups for m in g["articles"] if m["id"] in row_of})
+    # the sentences a summary can use: those of each group's (and story's) `summarize.max_articles` most central
+    # articles
+    cap = cfg.summarize.max_articles or None
+    need = sorted({row_of[m["id"]] for t in groups for g in [t, *t.get("stories", [])] for m in g["articles"][:cap]
+                   if m["id"] in row_of})
     with _stage(run, "summarize", cfg, {"group_by": group_by}) as rec:
         key = {
             "stage": "summarize", "code": _code_hash("summarize"), "config": cfg.section("summarize"),
