@@ -14,7 +14,7 @@ SHARED := pipeline/__init__.py pipeline/config.py pipeline/artifacts.py pipeline
 INPUT_FILES := $(shell find $(INPUTS) -type f -not -name '.*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install pipeline update export test test-fast bench bench-embed bench-cluster bench-pipeline bench-ray compare clean FORCE
+.PHONY: help install pipeline update export test test-fast bench bench-embed bench-cluster bench-pipeline bench-ray bench-update compare clean FORCE
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -66,7 +66,7 @@ test: $(VENV)/.test-installed ## Run the test suite (installs the test and ray e
 test-fast: $(VENV)/.installed ## Run the tests that do not load the real model
 	$(PY) -m pytest -q -m "not model and not browser"
 
-bench: bench-embed bench-cluster bench-pipeline ## Print speed and memory figures (roofline, scale, cold vs warm)
+bench: bench-embed bench-cluster bench-pipeline bench-update ## Print speed and memory figures (roofline, scale, cold vs warm, updates)
 
 bench-embed: $(VENV)/.installed ## Embedding throughput vs a float32 roofline, cold vs warm, peak memory
 	$(PY) benchmarks/bench_embed.py
@@ -76,6 +76,9 @@ bench-cluster: $(VENV)/.installed ## Clustering time and peak memory at 1k, 10k,
 
 bench-pipeline: $(VENV)/.installed ## Whole pipeline on news2017: cold vs warm (cached) run, peak memory
 	$(PY) benchmarks/bench_pipeline.py
+
+bench-update: $(VENV)/.installed ## Updates streamed in 10 batches vs one-shot runs; 1,000 new articles into 100,000
+	$(PY) benchmarks/bench_update.py --scale 100000
 
 bench-ray: $(VENV)/.installed ## Ray engine vs local engine on news2017, same cores (installs the ray extra)
 	$(PY) -m pip install --quiet -e '.[ray]'
