@@ -10,7 +10,7 @@ embedded at once by the same encoder (``whole``, truncated at the model's 256 wo
 the ingested articles; scores are per input record: an article collapsed from several records gives its cluster to
 each of them, each scored against its own gold field. Data: ``../shared/data/ecbplus/articles.jsonl`` (themes
 scored against ``topic``, stories against ``label``) and ``../shared/data/multiling2011/articles.jsonl`` (themes
-against ``label``). Vectors are cached under ``/tmp/cluster2/`` (sentence vectors under ``/tmp/cluster2_cache``),
+against ``label``). Vectors are cached under ``$TMPDIR/cluster2/`` (sentence vectors under ``$TMPDIR/cluster2_cache``),
 never in the repo. BERTopic is a benchmark extra (``pip install bertopic==0.17.4``); its rows are skipped when it
 is not installed.
 """
@@ -23,14 +23,15 @@ import os
 import sys
 import time
 import warnings
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 #: ``../shared/data`` beside the repo; ``SHARED_DATA`` overrides it (a git worktree sits elsewhere).
 DATA = Path(os.environ.get("SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-CACHE = Path("/tmp/cluster2")
-EMBED_CACHE = Path("/tmp/cluster2_cache")
+CACHE = Path(tempfile.gettempdir()) / "cluster2"
+EMBED_CACHE = Path(tempfile.gettempdir()) / "cluster2_cache"
 METRICS = ["ari", "nmi", "ami", "v_measure", "bcubed_precision", "bcubed_recall", "bcubed_f1"]
 KINDS = ("product", "whole")
 

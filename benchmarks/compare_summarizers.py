@@ -7,7 +7,7 @@ Systems: a lead baseline (first sentence of every article, then the second, ...)
 and SumBasic (fed sentences from ``pipeline.text.split_sentences`` through a regex tokenizer, since NLTK's punkt
 data cannot be downloaded), a plain embedding centroid + redundancy cut (MMR-style), ours
 (``pipeline.summarize.summarize_group``) and ablations of ours. Sentence vectors are all-MiniLM-L6-v2, computed once
-and cached under ``/tmp/summ_helper/`` (the pipeline reuses the embed stage's vectors the same way).
+and cached under ``$TMPDIR/summ_helper/`` (the pipeline reuses the embed stage's vectors the same way).
 
 Baselines are given the usual generous budget: sentences in their rank order until the budget is passed, the
 summary then cut to N words by the scorer. Ours never goes over the budget. Scores: ``pipeline.evaluate.rouge_scores``
@@ -26,6 +26,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ from pipeline.summarize import DEFAULTS, Candidate, is_usable, summarize_group
 from pipeline.text import split_sentences
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "multiling2011"
-CACHE = Path("/tmp/summ_helper")
+CACHE = Path(tempfile.gettempdir()) / "summ_helper"
 
 
 def load():
