@@ -114,11 +114,11 @@ def _day(d: str | None) -> int | None:
 def new_id(prefix: str, first_member: str, taken: set[str], current: str | None = None) -> str:
     """An id for a group formed by an update: ``current`` (what the cluster stage named it) unless taken, else
     derived from its oldest member as the cluster stage does, with ``-2``, ``-3``... until unused."""
-    import hashlib
+    from pipeline.cluster.ids import _digest
 
     if current and current not in taken:
         return current
-    base = f"{prefix}{hashlib.sha1(first_member.encode('utf-8')).hexdigest()[:10]}"
+    base = f"{prefix}{_digest(first_member)}"
     gid, k = base, 2
     while gid in taken:
         gid, k = f"{base}-{k}", k + 1

@@ -121,20 +121,12 @@ def _concat_rows(run: RunFolder, name: str, extra: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(old), extra.astype(old.dtype, copy=False)]) if len(extra) else np.asarray(old)
 
 
-def _member(aid: str, x: np.ndarray, row: int, centre: np.ndarray) -> dict:
-    return {"id": aid, "similarity": float(np.round(float(x[row] @ centre), 4)) + 0.0}
+def _rescore(group: dict, x: np.ndarray, row_of: dict[str, int], ids: list[str]) -> None:
+    """Re-order a grown group's members by similarity to its new centre, as the cluster stage orders them."""
+    from pipeline.cluster.core import _members
 
-
-def _rescore(group: dict, x: np.ndarray, row_of: dict[str, int]) -> None:
-    """Re-order a grown group's members by similarity to its new centre (as the cluster stage orders them)."""
-    ids = U._members(group)
-    rows = np.asarray([row_of[i] for i in ids])
-    c = np.asarray(x[np.sort(rows)], dtype=np.float64).sum(axis=0)
-    c /= max(float(np.linalg.norm(c)), 1e-12)
-    sims = np.round(np.asarray(x[rows], dtype=np.float64) @ c, 4)
-    order = sorted(range(len(ids)), key=lambda j: (-sims[j], ids[j]))
-    group["articles"] = [{"id": ids[j], "similarity": float(sims[j]) + 0.0} for j in order]
-    group["size"] = len(ids)
+    group["articles"] = _members(np.sort([row_of[i] for i in U._members(group)]), x, ids)
+    group["size"] = len(group["articles"])
 
 
 def _cluster_pool(x: np.ndarray, articles: list[dict], cfg: Config, previous: dict | None = None,
@@ -272,12 +264,13 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
             st.pop("_days")
             themes[tid]["stories"].append(st)
             grown.add(st["id"])
+    all_ids = [a["id"] for a in articles]
     for t in out["themes"]:
         if t["id"] in grown:
-            _rescore(t, x, row_of)
+            _rescore(t, x, row_of, all_ids)
         for s in t.get("stories", []):
             if s["id"] in grown:
-                _rescore(s, x, row_of)
+                _rescore(s, x, row_of, all_ids)
         t["stories"].sort(key=lambda s: (-s["size"], s["id"]))
 
     # the pool: the run's unclustered articles and the new ones that fit no theme, clustered by the cluster stage
