@@ -436,10 +436,13 @@ def test_place_new_articles_by_the_build_rule():
         right_story += g["story"] == story_of[sib[0]]
     # a held-out article is below its theme's floor (less like it than every member) about 1 time in |theme| + 1
     assert right_theme >= len(new) - 2 and right_story >= right_theme - 1, (right_theme, right_story, len(new))
-    # an article with its story's names but far from its dates and numbers no longer fits the story
+    # an article with its story's names but far from its dates and numbers no longer fits the story; months away
+    # it still fits the theme (the theme date term is 0.0025 at 6 months), years away it does not
     i = int(new[0])
-    far = place(x[[i]], ["Nothing in common."], ["2019-06-01"], state, x[keep])[0]
+    far = place(x[[i]], ["Nothing in common."], ["2017-08-01"], state, x[keep])[0]
     assert far["theme"] == got[0]["theme"] and far["story_similarity"] < got[0]["story_similarity"]
+    years = place(x[[i]], [new_texts[0]], ["2027-02-01"], state, x[keep])[0]
+    assert years["theme"] is None and years["theme_similarity"] < got[0]["theme_similarity"] - 0.9
 
 
 def test_place_rejects_mismatched_inputs():
