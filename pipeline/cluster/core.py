@@ -6,12 +6,15 @@ Themes and stories are cuts of **group-average (UPGMA) merge trees**. (1) *Neigh
 neighbours (at most a tenth of the articles; UMAP's and so BERTopic's default neighbourhood), taken on vectors
 smoothed over 5 neighbours (the mean of each article's nearest vectors, which steadies the lists). (2) *Theme tree*:
 two articles are as similar as 0.75 x the fraction of neighbours they share (**shared-nearest-neighbour**
-similarity, Jarvis & Patrick 1973; Ertoz et al. 2003) + 0.25 x their cosine similarity. Group-average linkage on
+similarity, Jarvis & Patrick 1973; Ertoz et al. 2003) + 0.25 x their cosine similarity, less the **date term**
+when both are dated (:mod:`pipeline.cluster.dates`: 0.01 x (dt / 1 year)^2, so nothing within months, 0.25 at five
+years, 1 at ten; ``theme_date_horizon``, None = off). Group-average linkage on
 group sums: up to 2,000 articles every article is a leaf; above, spherical k-means micro-clusters are the leaves,
-so no articles x articles matrix is ever built. Under 30 articles the tree is on cosine similarity alone.
+so no articles x articles matrix is ever built. Under 30 articles the tree is on cosine similarity alone (and dates).
 (3) *Automatic theme cut*: the threshold on a 0.01 grid with the best mean **silhouette** on the articles' own
-vectors. (4) *Polish*: an article whose mean theme similarity to every theme is below the cut is left out
-(unclustered); then each member moves to the theme its own vector is most similar to on average.
+vectors (cosine, plus the date term). (4) *Polish*: an article whose mean theme similarity to every theme is below
+the cut is left out (unclustered); then each member moves to the theme its own vector is most similar to on average
+(cosine plus the date term).
 (5) *Stories* (:mod:`pipeline.cluster.stories`): inside each theme, a group-average tree on the **story
 similarity** -- smoothed-vector cosine + shared names, places and numbers (entity TF-IDF) + a Gaussian time kernel
 on the articles' dates -- cut at a fixed threshold measured on ECB+, polished the same way.
