@@ -273,12 +273,13 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
                 f"floats. Got {v!r} for {k!r} instead."
             )
     bodies = [c.text[content_start(c.text) :] for c in candidates]
+    norm = [normalize(b) for b in bodies]
 
     # ---- usable sentences, deduplicated on normalised text (the copy first in reading order is kept)
     order = sorted(range(n), key=lambda i: (candidates[i].article_id, candidates[i].position, i))
     first_copy: dict[str, int] = {}
     for i in sorted(range(n), key=lambda i: (_reading_key(candidates[i]), i)):
-        first_copy.setdefault(normalize(bodies[i]), i)
+        first_copy.setdefault(norm[i], i)
     usable: list[int] = []
     rank: list[int] = []  # position among the article's usable sentences: the lead is rank 0 after a dateline
     n_ok: dict[str, int] = {}
@@ -294,7 +295,7 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
             continue
         r = n_ok.get(c.article_id, 0)
         n_ok[c.article_id] = r + 1
-        if first_copy[normalize(bodies[i])] != i:
+        if first_copy[norm[i]] != i:
             continue
         usable.append(i)
         rank.append(r)
