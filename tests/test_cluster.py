@@ -494,7 +494,8 @@ def test_theme_date_term_splits_look_alike_news_years_apart():
         day = int(rng.integers(0, 120))  # every group spreads over four months
         year = 2004 if i in early else 2011
         dates.append(f"{year + day // 365}-{1 + (day % 365) // 31:02d}-{1 + day % 28:02d}")
-    dated = assignment(cluster_articles(x, texts, ids, dates=dates))
+    res, state = cluster_articles(x, texts, ids, dates=dates, return_state=True)
+    dated = assignment(res)
     undated = assignment(cluster_articles(x, texts, ids))
     off = assignment(cluster_articles(x, texts, ids, dates=dates, theme_date_horizon=None))
     assert off == undated  # the term off: dates change no theme
@@ -506,6 +507,12 @@ def test_theme_date_term_splits_look_alike_news_years_apart():
     theme_early = {dated[ids[i]] for i in early}
     theme_late = {dated[ids[i]] for i in blob if i not in early}
     assert len(theme_early) == len(theme_late) == 1 and theme_early != theme_late and None not in theme_early
+    # an update places a look-alike article by the same rule: into the theme of its own years
+    from pipeline.cluster import place
+
+    i = blob[0]
+    got = place(x[[i, i]], [texts[i]] * 2, ["2005-02-01", "2012-02-01"], state, x)
+    assert [g["theme"] for g in got] == [theme_early.pop(), theme_late.pop()], got
 
 
 def test_theme_date_term_is_exact_and_neutral_when_undated():
