@@ -197,7 +197,7 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
             floor[ti] = old_floor[t["id"]]
         elif len(t["articles"]) > 1:
             rows = np.sort([row[m["id"]] for m in t["articles"]])
-            floor[ti] = theme_floor(member_similarity(xn[rows], days[rows], state.params.get("theme_date_horizon")))
+            floor[ti] = theme_floor(member_similarity(xn[rows]))
     return PlacementState(
         [a["id"] for a in articles], theme, story, [t["id"] for t in clusters["themes"]], story_ids,
         np.asarray(story_theme, dtype=np.int64), np.vstack([state.knn_story, knn_story]).astype(np.int32),
