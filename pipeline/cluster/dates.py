@@ -29,7 +29,7 @@ date, ``s`` clipped to +-``CLIP``) each article carries three numbers (:func:`da
 between two groups is a dot product of their feature sums: ``(mean_A - mean_B)^2 + var_A + var_B`` over ``L^2``.
 So the term enters, exactly and at O(3 n) cost, the group-average tree on leaf sums (micro-clusters too), the
 silhouette that picks the cut, the polish, and an update's placement (:mod:`pipeline.cluster.place`, from the
-members' saved days). A hinge or a Gaussian of ``|dt|`` would need every pair.
+members' saved days; the placement floors stay on cosine, see :func:`pipeline.cluster.place.member_similarity`). A hinge or a Gaussian of ``|dt|`` would need every pair.
 """
 
 from __future__ import annotations
