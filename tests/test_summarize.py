@@ -326,6 +326,28 @@ def test_needs_antecedent_openers():
         assert not needs_antecedent(t), t
 
 
+def test_needs_antecedent_precision_expletives_time_deixis_prepositions():
+    # true positives: each opener class is still caught when it refers back, contractions included
+    for t in ["It is expected to cost a billion dollars.", "It said that profits fell.", "It is that simple.",
+              "It has confirmed that the plant will close.", "It seems to be working.", "It is hard to find.",
+              "It's located near the coast.", "He's the mayor of the town.", "That's why the talks failed.",
+              "They're gone.", "This was the first time.", "This earthquake lasted ten minutes.",
+              "These were hard days for him.", "That year, he left.", "In addition, the show was cut.",
+              "As a result, the talks failed.", "Instead, the government offered a narrative."]:
+        assert needs_antecedent(t), t
+    # false positives removed: expletive "it", time deixis ("this year"), prepositional "in addition to" ...
+    for t in ["It is believed that the suspects fled.", "It has now been revealed that the bombers had met.",
+              "It is not known when they will appear before the court.", "It is simply not true that they went.",
+              "It's not clear whether he left.", "It is important to note that nobody died.",
+              "It would appear that all those in the building died.", "It remains unclear whether he fled.",
+              "It is time to get on with it.", "It seems that nobody cares.",
+              "This year's session of the conference begins next week.", "This week, the talks failed.",
+              "This Monday, it rained in Bali.", "In addition to musical performances, the show had an opera.",
+              "As a result of the detention, the UK activated its emergency committee.",
+              "Instead of waiting, the crew left.", "WASHINGTON (AP) -- It is believed that he fled."]:
+        assert not needs_antecedent(t), t
+
+
 def test_checker_counts_dangling_and_dateline_openers():
     summ = [
         {"article_id": "a", "text": "Rasmussen kept his lead over Alberto Contador."},
@@ -457,3 +479,23 @@ def test_cli_listing_shows_outlet_and_date():
     out = format_themes(doc).splitlines()
     assert out[2] == "   [Senate passes bill 4:60] apnews.com · 2005-01-18"
     assert out[4] == "   [Senate passes bill 4:60]"
+
+
+def test_sentence_blocked_by_the_unit_rule_still_counts_for_concepts():
+    # "He beat ..." cannot be cited (its antecedent is too short), but what it says is what the group is about:
+    # its bigrams still count towards the concepts' document frequency, so the choice among the other sentences
+    # is the one made without the rule
+    t = [("a", "Evans won."),
+         ("a", "He beat Alberto Contador by 23 seconds on the Alpine stage to Tignes on Sunday."),
+         ("b", "Alberto Contador lost the Alpine stage to Tignes by 23 seconds on Sunday afternoon."),
+         ("b", "Heavy rain fell on the riders in the valley for most of the long afternoon on Sunday."),
+         ("c", "Rain and fog slowed the riders in the valley below the climb for most of the afternoon."),
+         ("c", "The race ends in Paris next week after two more days in the mountains and a time trial.")]
+    cands = [Candidate(a, 100 * k, 100 * k + len(s), s, k, 2, "2007-07-21") for k, (a, s) in enumerate(t)]
+    vecs = np.ones((len(t), 4), dtype=np.float32) / 2
+    kw = dict(words=15, redundancy=None, use_embeddings=False)
+    unit = summarize_group_details(cands, vecs, **kw)
+    allow = summarize_group_details(cands, vecs, dangling="allow", **kw)
+    assert 1 not in unit.indices and allow.indices == [1]  # without the rule it would be cited
+    assert unit.indices == [2]  # the sentence sharing the blocked sentence's concepts
+    assert unit.n_concepts == allow.n_concepts > 0

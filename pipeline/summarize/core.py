@@ -226,8 +226,8 @@ def summarize_group_details(
         rank.append(r)
     if not usable:
         return Summary([], "none")
-    usable, rank, needs = _units(candidates, usable, rank, order, p)
-    if not usable:
+    needs, blocked = _units(candidates, usable, order, p)
+    if len(blocked) == len(usable):
         return Summary([], "none")
     lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
 
@@ -286,10 +286,13 @@ def summarize_group_details(
     # ---- prune to the best max_candidates by a cheap score
     cheap = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in sent_concepts]) / np.sqrt(lengths)
     cheap = cheap / (cheap.max() or 1.0) + relevance / (relevance.max() or 1.0)
-    keep = np.arange(len(usable))
-    if len(usable) > p["max_candidates"]:
+    # a sentence the unit rule blocks still says what the articles are about (its concepts and rank count above),
+    # but it is never a candidate
+    open_ = np.array([j for j in range(len(usable)) if j not in blocked], dtype=np.int64)
+    keep = open_
+    if len(open_) > p["max_candidates"]:
         # stable: ties broken by (article_id, position) through the usable order
-        keep = np.sort(np.argsort(-cheap, kind="stable")[: p["max_candidates"]])
+        keep = np.sort(open_[np.argsort(-cheap[open_], kind="stable")[: p["max_candidates"]]])
     if needs:  # a kept sentence keeps the antecedents it needs
         kept = set(keep.tolist())
         for j in list(kept):
@@ -360,16 +363,16 @@ def summarize_group_details(
     )
 
 
-def _units(candidates, usable, rank, order, p):
+def _units(candidates, usable, order, p):
     """Link each usable sentence that needs an antecedent to the sentence before it in its article.
 
-    Returns ``(usable, rank, needs)`` where ``needs`` maps a position in ``usable`` to the position of the sentence
-    it cannot go without. With ``dangling="unit"``, a sentence whose previous sentence is not usable, or whose
-    chain of antecedents is longer than ``max_unit``, is removed. ``order`` lists every candidate by
-    (article, position).
+    Returns ``(needs, blocked)``: ``needs`` maps a position in ``usable`` to the position of the sentence it cannot
+    go without; ``blocked`` holds the positions that may not be chosen under ``dangling="unit"``, since the previous
+    sentence is not usable or the chain of antecedents is longer than ``max_unit``. ``order`` lists every candidate
+    by (article, position).
     """
     if p["dangling"] != "unit":
-        return usable, rank, {}
+        return {}, set()
     prev_of: dict[int, int] = {}
     for x, y in zip(order, order[1:]):
         if candidates[x].article_id == candidates[y].article_id:
@@ -395,10 +398,6 @@ def _units(candidates, usable, rank, order, p):
             depth[i] = up + 1 if up else 0
         return depth[i]
 
-    keep = [j for j, i in enumerate(usable) if 0 < chain(i) <= p["max_unit"]]
-    if len(keep) < len(usable):
-        usable = [usable[j] for j in keep]
-        rank = [rank[j] for j in keep]
-        at = {i: j for j, i in enumerate(usable)}
-    needs = {at[i]: at[q] for i, q in link.items() if i in at and q is not None}
-    return usable, rank, needs
+    blocked = {j for j, i in enumerate(usable) if not 0 < chain(i) <= p["max_unit"]}
+    needs = {at[i]: at[q] for i, q in link.items() if q is not None and at[i] not in blocked}
+    return needs, blocked
