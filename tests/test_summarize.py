@@ -499,3 +499,35 @@ def test_sentence_blocked_by_the_unit_rule_still_counts_for_concepts():
     assert 1 not in unit.indices and allow.indices == [1]  # without the rule it would be cited
     assert unit.indices == [2]  # the sentence sharing the blocked sentence's concepts
     assert unit.n_concepts == allow.n_concepts > 0
+
+
+@pytest.mark.parametrize("solver", ["auto", "greedy"])
+def test_short_sentence_is_cited_only_inside_a_unit(solver):
+    cands, vecs = tour_group()
+    short = "Cadel Evans won in Tignes."  # 5 words: too short to be cited alone (min_words=8)
+    cands[0] = Candidate("b", 0, len(short), short, 0, 3, "2007-07-21")
+    seen = False
+    for words in (20, 35, 50, 100):
+        for mode in ("unit", "allow"):
+            idx = summarize_group(cands, vecs, words=words, solver=solver, use_concepts=False, dangling=mode)
+            assert idx and n_words(cands, idx) <= words
+            if mode == "allow":
+                assert 0 not in idx  # outside a unit the length rule holds
+                continue
+            assert dangling_openers([cands[i] for i in idx]) == 0
+            assert (0 in idx) == (1 in idx)  # the short antecedent comes with "He won ..." and only with it
+            if 1 in idx:
+                seen = True
+                assert idx[idx.index(1) - 1] == 0
+    assert seen
+    # a short pronoun-led sentence closes a unit after its antecedent
+    t = ["The earthquake struck off the coast of Chile early on Sunday morning, local officials said.",
+         "It had a magnitude of 6.1.",
+         "Residents of the coastal towns left their homes and spent the night outside in the cold."]
+    cands = [Candidate("a", 100 * k, 100 * k + len(s), s, k, 3, "2010-02-28") for k, s in enumerate(t)]
+    vecs = np.eye(3, dtype=np.float32)
+    vecs[1] = [1, 0, 0]
+    idx = summarize_group(cands, vecs, words=22, solver=solver, use_concepts=False, redundancy=None)
+    assert idx == [0, 1]
+    idx = summarize_group(cands, vecs, words=22, solver=solver, use_concepts=False, redundancy=None, dangling="allow")
+    assert 1 not in idx

@@ -125,6 +125,11 @@ def _params(words, sentences, method_params) -> dict:
     return p
 
 
+#: With ``dangling="unit"``, a sentence of at least this many words that is unusable only for being short or a
+#: question may still be cited inside a unit: as the pronoun-led sentence, or as the antecedent of one.
+UNIT_MIN_WORDS = 3
+
+
 def _reading_key(c: Candidate, weights: Mapping[str, float] | None = None):
     """Articles by date (undated last), then by centrality (highest first), then id; then position."""
     w = float(weights.get(c.article_id, 1.0)) if weights else 1.0
@@ -207,26 +212,34 @@ def summarize_group_details(
         first_copy.setdefault(normalize(candidates[i].text[content_start(candidates[i].text) :]), i)
     usable: list[int] = []
     rank: list[int] = []  # position among the article's usable sentences: the lead is rank 0 after a dateline
+    short: set[int] = set()  # positions in usable of sentences citable only inside a unit (too short, a question)
     n_ok: dict[str, int] = {}
     for i in order:
         c = candidates[i]
-        if not is_usable(
+        ok = is_usable(
             c,
             min_words=p["min_words"],
             max_words=p["max_words"],
             drop_questions=p["drop_questions"],
             dangling=p["dangling"],
-        ):
+        )
+        # a unit's words count as one: a short sentence or a question may open or close a unit
+        in_unit = not ok and p["dangling"] == "unit" and is_usable(
+            c, min_words=min(p["min_words"], UNIT_MIN_WORDS), max_words=p["max_words"], drop_questions=False
+        )
+        if not ok and not in_unit:
             continue
         r = n_ok.get(c.article_id, 0)
-        n_ok[c.article_id] = r + 1
+        n_ok[c.article_id] = r + ok
         if first_copy[normalize(c.text[content_start(c.text) :])] != i:
             continue
+        if in_unit:
+            short.add(len(usable))
         usable.append(i)
         rank.append(r)
     if not usable:
         return Summary([], "none")
-    needs, blocked = _units(candidates, usable, order, p)
+    needs, blocked, tails = _units(candidates, usable, order, p, short)
     if len(blocked) == len(usable):
         return Summary([], "none")
     lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
@@ -288,7 +301,7 @@ def summarize_group_details(
     cheap = cheap / (cheap.max() or 1.0) + relevance / (relevance.max() or 1.0)
     # a sentence the unit rule blocks still says what the articles are about (its concepts and rank count above),
     # but it is never a candidate
-    open_ = np.array([j for j in range(len(usable)) if j not in blocked], dtype=np.int64)
+    open_ = np.array([j for j in range(len(usable)) if j not in blocked and j not in tails], dtype=np.int64)
     keep = open_
     if len(open_) > p["max_candidates"]:
         # stable: ties broken by (article_id, position) through the usable order
@@ -302,6 +315,7 @@ def summarize_group_details(
         keep = np.array(sorted(kept), dtype=np.int64)
     k_pos = {int(j): t for t, j in enumerate(keep)}
     k_needs = {k_pos[d]: k_pos[a] for d, a in needs.items() if d in k_pos}
+    k_tails = {k_pos[a]: k_pos[d] for a, d in tails.items() if a in k_pos}
 
     # ---- redundancy pairs
     kv = uv[keep]
@@ -330,7 +344,7 @@ def summarize_group_details(
             fits[d] = _chain_len(d, k_needs, k_len) <= budget_words
     if not fits.any():
         single_val = np.array([c_weight[o].sum() if o else 0.0 for o in occ]) + k_rel
-        single_val[list(k_needs)] = -np.inf
+        single_val[list(k_needs) + list(k_tails)] = -np.inf
         if not np.isfinite(single_val).any():
             return Summary([], "none", len(usable), len(keep), len(concepts))
         j = int(np.argmax(single_val))
@@ -343,17 +357,17 @@ def summarize_group_details(
     if solver in ("auto", "ilp"):
         res = _solve_ilp(
             k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, p["time_limit"], p["mip_gap"],
-            k_needs,
+            k_needs, k_tails,
         )
         if res is not None:
             chosen, obj, optimal = res
             used = "ilp"
             if not optimal:  # time limit hit: keep the better of the incumbent and the greedy solution
-                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
+                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs, k_tails)
                 if g_obj > obj:
                     chosen, obj, used = g_chosen, g_obj, "greedy"
     if chosen is None:
-        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
+        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs, k_tails)
         used = "greedy"
     idx = [usable[keep[j]] for j in chosen]
     idx.sort(key=lambda i: (_reading_key(candidates[i], aw), i))
@@ -363,16 +377,18 @@ def summarize_group_details(
     )
 
 
-def _units(candidates, usable, order, p):
+def _units(candidates, usable, order, p, short=frozenset()):
     """Link each usable sentence that needs an antecedent to the sentence before it in its article.
 
-    Returns ``(needs, blocked)``: ``needs`` maps a position in ``usable`` to the position of the sentence it cannot
-    go without; ``blocked`` holds the positions that may not be chosen under ``dangling="unit"``, since the previous
-    sentence is not usable or the chain of antecedents is longer than ``max_unit``. ``order`` lists every candidate
-    by (article, position).
+    Returns ``(needs, blocked, tails)`` (positions in ``usable``): ``needs`` maps a sentence to the sentence it
+    cannot go without; ``blocked`` holds the sentences that may not be chosen under ``dangling="unit"``, since the
+    previous sentence is not usable or the chain of antecedents is longer than ``max_unit``; ``tails`` maps a
+    ``short`` sentence that needs no antecedent (citable only inside a unit) to the pronoun-led sentence after it,
+    without which it is not chosen. A ``short`` sentence that is not such an antecedent is blocked unless it needs
+    an antecedent itself. ``order`` lists every candidate by (article, position).
     """
     if p["dangling"] != "unit":
-        return {}, set()
+        return {}, set(), {}
     prev_of: dict[int, int] = {}
     for x, y in zip(order, order[1:]):
         if candidates[x].article_id == candidates[y].article_id:
@@ -399,5 +415,15 @@ def _units(candidates, usable, order, p):
         return depth[i]
 
     blocked = {j for j, i in enumerate(usable) if not 0 < chain(i) <= p["max_unit"]}
+    follower = {q: i for i, q in link.items() if q is not None and at[i] not in blocked}
+    tails: dict[int, int] = {}
+    for j in short:
+        i = usable[j]
+        if j in blocked or i in link:
+            continue  # a short pronoun-led sentence is a unit's last sentence: it needs only its antecedent
+        if i in follower:
+            tails[j] = at[follower[i]]
+        else:
+            blocked.add(j)
     needs = {at[i]: at[q] for i, q in link.items() if q is not None and at[i] not in blocked}
-    return needs, blocked
+    return needs, blocked, tails
