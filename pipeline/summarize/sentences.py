@@ -76,9 +76,9 @@ _NOT_ANAPHORIC = re.compile(
     r"autumn|fall|century|decade|time\s+of\s+year|days|past\s+\w+|coming\s+\w+|(?:mon|tues|wednes|thurs|fri|"
     r"satur|sun)day)\b|"
     # prepositions, not connectives: "In addition to the music, ...", "As a result of the storm, ...",
-    # "Instead of waiting, ...", "In contrast to ..."
+    # "Instead of waiting, ...", "In contrast to ..."; "So far, ..."; "Those who survived ..." (generic)
     r"^(?:in\s+addition\s+to|as\s+a\s+result\s+of|in\s+contrast\s+(?:to|with)|by\s+contrast\s+with|"
-    r"instead\s+of|such\s+as)\b",
+    r"instead\s+of|such\s+as|so\s+far|those\s+(?:who|whose|whom))\b",
     re.I,
 )
 _END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
