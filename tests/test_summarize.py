@@ -329,7 +329,7 @@ def test_needs_antecedent_openers():
 def test_needs_antecedent_precision_expletives_time_deixis_prepositions():
     # true positives: each opener class is still caught when it refers back, contractions included
     for t in ["It is expected to cost a billion dollars.", "It said that profits fell.", "It is that simple.",
-              "It has confirmed that the plant will close.", "It seems to be working.", "It is hard to find.",
+              "It has confirmed that the plant will close.", "It seems to be working.", "It is hard to find.", "It's official now.",
               "It's located near the coast.", "He's the mayor of the town.", "That's why the talks failed.",
               "They're gone.", "This was the first time.", "This earthquake lasted ten minutes.",
               "These were hard days for him.", "That year, he left.", "In addition, the show was cut.",
@@ -340,7 +340,7 @@ def test_needs_antecedent_precision_expletives_time_deixis_prepositions():
               "It is not known when they will appear before the court.", "It is simply not true that they went.",
               "It's not clear whether he left.", "It is important to note that nobody died.",
               "It would appear that all those in the building died.", "It remains unclear whether he fled.",
-              "It is time to get on with it.", "It seems that nobody cares.",
+              "It is time to get on with it.", "It's official: Chris Weitz is taking over the sequel.", "It seems that nobody cares.",
               "This year's session of the conference begins next week.", "This week, the talks failed.",
               "This Monday, it rained in Bali.", "In addition to musical performances, the show had an opera.",
               "As a result of the detention, the UK activated its emergency committee.",

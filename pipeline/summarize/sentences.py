@@ -56,7 +56,7 @@ _ADV = (r"(?:also|now|not|still|simply|just|widely|generally|already|further|thu
 #: Openers that look like the above but refer to nothing before them.
 _NOT_ANAPHORIC = re.compile(
     # expletive "it": "It is believed that ...", "It has now been revealed that ...", "It's not clear whether ...",
-    # "It is important to ...", "It seems that ..." (but not "It is expected to ...": there "it" is something)
+    # "It is important to ...", "It's official: ...", "It seems that ..." (but not "It is expected to ...": there "it" is something)
     r"^it(?:\s+(?:has|had|will|would|may|might|could|must|should|does|did))?(?:\s+" + _ADV + r")*"
     r"(?:['’]s|\s+(?:is|was|be|been|seems?|seemed|appears?|appeared|remains|remained))(?:\s+" + _ADV + r")*\s+"
     r"(?:(?:said|reported|revealed|believed|thought|expected|hoped|alleged|suspected|known|understood|feared|"
@@ -68,7 +68,8 @@ _NOT_ANAPHORIC = re.compile(
     r"how|why|what|who|where)\b|"
     r"(?:(?:un)?necessary|(?:un)?important|essential|vital|crucial|critical|possible|impossible|"
     r"(?:un)?clear|time|high\s+time|too\s+early|too\s+soon|too\s+late|worth\s+\w+ing)"
-    r"(?:\s+for\s+[\w\s]{1,30}?)?\s+to\s+\w)|"
+    r"(?:\s+for\s+[\w\s]{1,30}?)?\s+to\s+\w|"
+    r"(?:official|confirmed)\s*[:;—–])|"
     r"^it(?:\s+(?:would|may|might|could|does|did))?(?:\s+" + _ADV + r")*\s+(?:seems?|seemed|appears?|appeared)"
     r"(?:\s+" + _ADV + r")*\s+(?:that|as\s+if|as\s+though)\b|"
     # "This year's session ...", "This week, ...", "These days ...": time deixis, not a reference back
