@@ -34,8 +34,8 @@ from pipeline import update as U
 from pipeline.artifacts import RunFolder, sha256_file
 from pipeline.config import Config
 from pipeline.runner import (
-    Progress, _engine, _quiet, complete_sentence_vectors, content_text, embed_articles, package_versions,
-    summarize_groups,
+    Progress, _engine, _quiet, content_text, embed_articles, embed_sentence_rows, layout_sentence_vectors,
+    package_versions, summarize_groups,
 )
 
 #: Config keys that do not change what a run folder holds (speed, caches, display): an update may differ in them.
@@ -301,7 +301,7 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
 
 
 def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: list[dict], sent_vecs, sent_rows,
-                 cfg: Config) -> list[dict]:
+                 cfg: Config, have=None, fetch=None) -> list[dict]:
     """Summary items for ``clusters``: old items reused where the members did not change."""
     old_items = {t["id"]: t for t in old_doc.get("themes", [])}
     old_story = {s["id"]: s for t in old_doc.get("themes", []) for s in t.get("stories", [])}
@@ -318,7 +318,7 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
     for t in clusters["themes"]:
         if t["id"] in changed or any(s["id"] in changed for s in t.get("stories", [])):
             todo.append({**t, "stories": [s for s in t.get("stories", []) if s["id"] in changed]})
-    solved = {it["id"]: it for it in summarize_groups(todo, articles, sent_vecs, sent_rows, cfg)} if todo else {}
+    solved = {it["id"]: it for it in summarize_groups(todo, articles, sent_vecs, sent_rows, cfg, have, fetch)} if todo else {}
     solved_story = {s["id"]: s for it in solved.values() for s in it.get("stories", [])}
     def kept(old: dict, g: dict) -> dict:  # the old summary, with the group's current members and fields
         item = {**old, **{k: v for k, v in g.items() if k not in ("articles", "stories")}}
@@ -398,11 +398,9 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     # embed.lead_sentences: the lead was embedded, the summaries' other sentences come through the cache
     # (only for the articles a rewritten summary can draw on: the `summarize.max_articles` most central members of
     # each changed group)
-    cap = cfg.summarize.max_articles or None
-    need = sorted({row_of[m["id"]] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
-                   if g["id"] in changed for m in g["articles"][:cap]})
-    all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, need, lambda: embedder)
-    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg)
+    all_vecs, all_rows, have = layout_sentence_vectors(articles, sent_vecs, sent_rows)
+    fetch = lambda todo: embed_sentence_rows(articles, all_rows, todo, lambda: embedder)  # noqa: E731
+    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg, have, fetch)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
