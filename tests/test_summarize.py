@@ -613,13 +613,11 @@ def test_fetch_plan_is_exact_with_units(seed):
     n_units = 0
     for words, max_candidates in [(w, m) for w in (40, 90) for m in (5, 12, 100)]:
         kw = dict(words=words, embedded=emb, unembedded="fetch", max_candidates=max_candidates)
-        need = needed_vectors(cands, vecs, **kw)
         truth = summarize_group_details(cands, vecs, **kw)
-        noisy = vecs.copy()
-        rest = ~emb
-        rest[need] = False
-        noisy[rest] = np.random.default_rng(seed + 9).normal(size=(rest.sum(), vecs.shape[1]))
-        got = summarize_group_details(cands, noisy, **kw)
+        rest = ~emb  # every vector neither embedded nor named by the plan is garbage
+        rest[needed_vectors(cands, vecs, **kw)] = False
+        rng = np.random.default_rng(seed + 9)
+        got = summarize_group_details(cands, np.where(rest[:, None], rng.normal(size=vecs.shape), vecs), **kw)
         assert got.indices == truth.indices and got.objective == pytest.approx(truth.objective)
         assert dangling_openers([cands[i] for i in truth.indices]) == 0
         short = [i for i in truth.indices if cands[i].text == edit[2]]
