@@ -134,7 +134,9 @@ def table(work: Path, before: Path | None, names: list[str]) -> str:
         for words in WORDS:
             rows = []
             if before is not None:
-                rows.append(("before", score(before / name, "default", words, refs if name == "multiling" else None)))
+                # an older checkout without summarize.dangling writes "default"; one with it, its default "unit"
+                r_ = refs if name == "multiling" else None
+                rows.append(("before", score(before / name, "default", words, r_) or score(before / name, "unit", words, r_)))
             for variant in ("unit", "allow", "drop"):
                 label = "ours" if variant == "unit" else f"ours, dangling={variant}"
                 rows.append((label, score(work / name, variant, words, refs if name == "multiling" else None)))

@@ -132,6 +132,11 @@ def _params(words, sentences, method_params) -> dict:
     return p
 
 
+#: With ``dangling="unit"``, a sentence of at least this many words that is unusable only for being short or a
+#: question may still be cited inside a unit: as the pronoun-led sentence, or as the antecedent of one.
+UNIT_MIN_WORDS = 3
+
+
 def _reading_key(c: Candidate, weights: Mapping[str, float] | None = None):
     """Articles by date (undated last), then by centrality (highest first), then id; then position."""
     w = float(weights.get(c.article_id, 1.0)) if weights else 1.0
@@ -236,6 +241,8 @@ class _Group:
 
     usable: np.ndarray  # candidate index of each usable sentence
     needs: dict  # usable position -> usable position of its antecedent
+    tails: dict  # usable position of a sentence citable only as an antecedent -> the sentence after it
+    open: np.ndarray  # bool per usable sentence: may be a candidate on its own (not blocked by the unit rule, no tail)
     lengths: np.ndarray
     prior: np.ndarray  # lead prior per usable sentence
     sent_concepts: list
@@ -282,27 +289,38 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
         first_copy.setdefault(norm[i], i)
     usable: list[int] = []
     rank: list[int] = []  # position among the article's usable sentences: the lead is rank 0 after a dateline
+    short: set[int] = set()  # positions in usable of sentences citable only inside a unit (too short, a question)
     n_ok: dict[str, int] = {}
     for i in order:
         c = candidates[i]
-        if not is_usable(
+        ok = is_usable(
             c,
             min_words=p["min_words"],
             max_words=p["max_words"],
             drop_questions=p["drop_questions"],
             dangling=p["dangling"],
-        ):
+        )
+        # a unit's words count as one: a short sentence or a question may open or close a unit
+        in_unit = not ok and p["dangling"] == "unit" and is_usable(
+            c, min_words=min(p["min_words"], UNIT_MIN_WORDS), max_words=p["max_words"], drop_questions=False
+        )
+        if not ok and not in_unit:
             continue
         r = n_ok.get(c.article_id, 0)
-        n_ok[c.article_id] = r + 1
+        n_ok[c.article_id] = r + ok
         if first_copy[norm[i]] != i:
             continue
+        if in_unit:
+            short.add(len(usable))
         usable.append(i)
         rank.append(r)
     if not usable:
         return None
-    usable, rank, needs = _units(candidates, usable, rank, order, p)
-    if not usable:
+    # a sentence the unit rule blocks still says what the articles are about: its concepts and rank count below,
+    # but it is never a candidate
+    needs, blocked, tails = _units(candidates, usable, order, p, short)
+    open_ = np.array([j not in blocked and j not in tails for j in range(len(usable))], dtype=bool)
+    if not open_.any():
         return None
     lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
 
@@ -357,7 +375,7 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
             concept_w = {c: float(k) for c, k in counts.items() if k >= min_df}
     cscore = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in sent_concepts]) / np.sqrt(lengths)
     return _Group(
-        np.array(usable, dtype=np.int64), needs, lengths, prior, sent_concepts, concept_w, cscore, n_articles,
+        np.array(usable, dtype=np.int64), needs, tails, open_, lengths, prior, sent_concepts, concept_w, cscore, n_articles,
         emb[usable], art_cos[art_of[usable]], cent / nc if nc > 0 else None, vectors, aw,
     )
 
@@ -387,16 +405,16 @@ def _fetch_plan(g: _Group, p) -> np.ndarray:
     if not out.any() or p["unembedded"] == "article":
         return np.zeros(0, dtype=np.int64)
     k = p["max_candidates"]
-    if len(g.usable) > k:
+    if g.open.sum() > k:
         inn = g.emb_usable
         rel = _relevance(g, inn, p)
         r_lo = float(rel[inn].max()) if inn.any() else 0.0
         bound = g.prior  # relevance <= prior (cosine <= 1)
         r_hi = max(r_lo, float(bound[out].max()))
-        low = _cheap(g, rel, r_hi)[inn]  # sure scores of the embedded sentences, whatever the others hold
+        low = _cheap(g, rel, r_hi)[inn & g.open]  # sure scores of the embedded candidates, whatever the others hold
         thresh = np.sort(low)[-k] if len(low) >= k else -np.inf
         high = _cheap(g, bound, r_lo) if r_lo > 0 else np.full(len(g.usable), np.inf)
-        take = out & ((high >= thresh) | (bound > r_lo))
+        take = out & ((g.open & (high >= thresh)) | (bound > r_lo))
     else:
         take = out.copy()  # every usable sentence is kept for the program
     # antecedents of what may be kept (an embedded sentence's antecedent comes before it, but check)
@@ -419,9 +437,9 @@ def _select(candidates, g: _Group, avail: np.ndarray, words, sentences, p) -> Su
         rel_value = relevance * lengths + 0.0  # nothing else to go on
 
     # ---- prune to the best max_candidates by a cheap score (sentences without a vector cannot make the cut)
-    cheap = np.where(avail, _cheap(g, relevance, float(relevance.max())), -np.inf)
-    keep = np.flatnonzero(avail)
-    if len(usable) > p["max_candidates"]:
+    cheap = np.where(avail & g.open, _cheap(g, relevance, float(relevance.max())), -np.inf)
+    keep = np.flatnonzero(avail & g.open)
+    if g.open.sum() > p["max_candidates"]:
         # stable: ties broken by (article_id, position) through the usable order
         keep = np.sort(np.argsort(-cheap, kind="stable")[: p["max_candidates"]])
         keep = keep[np.isfinite(cheap[keep])]
@@ -434,6 +452,7 @@ def _select(candidates, g: _Group, avail: np.ndarray, words, sentences, p) -> Su
         keep = np.array(sorted(kept), dtype=np.int64)
     k_pos = {int(j): t for t, j in enumerate(keep)}
     k_needs = {k_pos[d]: k_pos[a] for d, a in needs.items() if d in k_pos}
+    k_tails = {k_pos[a]: k_pos[d] for a, d in g.tails.items() if a in k_pos}
 
     # ---- redundancy pairs
     kv = g.vectors[usable[keep]].astype(np.float64)
@@ -464,7 +483,7 @@ def _select(candidates, g: _Group, avail: np.ndarray, words, sentences, p) -> Su
             fits[d] = _chain_len(d, k_needs, k_len) <= budget_words
     if not fits.any():
         single_val = np.array([c_weight[o].sum() if o else 0.0 for o in occ]) + k_rel
-        single_val[list(k_needs)] = -np.inf
+        single_val[list(k_needs) + list(k_tails)] = -np.inf
         if not np.isfinite(single_val).any():
             return Summary([], "none", len(usable), len(keep), len(concepts))
         j = int(np.argmax(single_val))
@@ -477,17 +496,17 @@ def _select(candidates, g: _Group, avail: np.ndarray, words, sentences, p) -> Su
     if solver in ("auto", "ilp"):
         res = _solve_ilp(
             k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, p["time_limit"], p["mip_gap"],
-            k_needs,
+            k_needs, k_tails,
         )
         if res is not None:
             chosen, obj, optimal = res
             used = "ilp"
             if not optimal:  # time limit hit: keep the better of the incumbent and the greedy solution
-                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
+                g_chosen, g_obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs, k_tails)
                 if g_obj > obj:
                     chosen, obj, used = g_chosen, g_obj, "greedy"
     if chosen is None:
-        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
+        chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs, k_tails)
         used = "greedy"
     idx = [int(usable[keep[j]]) for j in chosen]
     idx.sort(key=lambda i: (_reading_key(candidates[i], g.aw), i))
@@ -497,16 +516,18 @@ def _select(candidates, g: _Group, avail: np.ndarray, words, sentences, p) -> Su
     )
 
 
-def _units(candidates, usable, rank, order, p):
+def _units(candidates, usable, order, p, short=frozenset()):
     """Link each usable sentence that needs an antecedent to the sentence before it in its article.
 
-    Returns ``(usable, rank, needs)`` where ``needs`` maps a position in ``usable`` to the position of the sentence
-    it cannot go without. With ``dangling="unit"``, a sentence whose previous sentence is not usable, or whose
-    chain of antecedents is longer than ``max_unit``, is removed. ``order`` lists every candidate by
-    (article, position).
+    Returns ``(needs, blocked, tails)`` (positions in ``usable``): ``needs`` maps a sentence to the sentence it
+    cannot go without; ``blocked`` holds the sentences that may not be chosen under ``dangling="unit"``, since the
+    previous sentence is not usable or the chain of antecedents is longer than ``max_unit``; ``tails`` maps a
+    ``short`` sentence that needs no antecedent (citable only inside a unit) to the pronoun-led sentence after it,
+    without which it is not chosen. A ``short`` sentence that is not such an antecedent is blocked unless it needs
+    an antecedent itself. ``order`` lists every candidate by (article, position).
     """
     if p["dangling"] != "unit":
-        return usable, rank, {}
+        return {}, set(), {}
     prev_of: dict[int, int] = {}
     for x, y in zip(order, order[1:]):
         if candidates[x].article_id == candidates[y].article_id:
@@ -532,10 +553,16 @@ def _units(candidates, usable, rank, order, p):
             depth[i] = up + 1 if up else 0
         return depth[i]
 
-    keep = [j for j, i in enumerate(usable) if 0 < chain(i) <= p["max_unit"]]
-    if len(keep) < len(usable):
-        usable = [usable[j] for j in keep]
-        rank = [rank[j] for j in keep]
-        at = {i: j for j, i in enumerate(usable)}
-    needs = {at[i]: at[q] for i, q in link.items() if i in at and q is not None}
-    return usable, rank, needs
+    blocked = {j for j, i in enumerate(usable) if not 0 < chain(i) <= p["max_unit"]}
+    follower = {q: i for i, q in link.items() if q is not None and at[i] not in blocked}
+    tails: dict[int, int] = {}
+    for j in short:
+        i = usable[j]
+        if j in blocked or i in link:
+            continue  # a short pronoun-led sentence is a unit's last sentence: it needs only its antecedent
+        if i in follower:
+            tails[j] = at[follower[i]]
+        else:
+            blocked.add(j)
+    needs = {at[i]: at[q] for i, q in link.items() if q is not None and at[i] not in blocked}
+    return needs, blocked, tails

@@ -49,7 +49,38 @@ _PRONOUN_LEAD = re.compile(
     r"but|and|or|so|however|also|meanwhile|instead|nevertheless|nonetheless|still|yet|then|thus|hence|"
     r"therefore|moreover|furthermore|besides|likewise|similarly|otherwise|consequently|accordingly|"
     r"in addition|as a result|by contrast|in contrast|on the other hand|even so|after that|afterwards|"
-    r"the latter|the former|the same)\b(?!['’-])",
+    r"the latter|the former|the same)\b(?!-)",
+    re.I,
+)
+_ADV = (r"(?:also|now|not|still|simply|just|widely|generally|already|further|thus|therefore|however|officially|"
+        r"currently|yet|even|clearly|increasingly|more|less|very|quite|so|too|no\s+longer|n['’]t),?")
+#: Openers that look like the above but refer to nothing before them.
+_NOT_ANAPHORIC = re.compile(
+    # expletive "it": "It is believed that ...", "It has now been revealed that ...", "It's not clear whether ...",
+    # "It is important to ...", "It's official: ...", "It seems that ..." (but not "It is expected to ...": there "it" is something)
+    r"^it(?:\s+(?:has|had|will|would|may|might|could|must|should|does|did))?(?:\s+" + _ADV + r")*"
+    r"(?:['’]s|\s+(?:is|was|be|been|seems?|seemed|appears?|appeared|remains|remained))(?:\s+" + _ADV + r")*\s+"
+    r"(?:(?:said|reported|revealed|believed|thought|expected|hoped|alleged|suspected|known|understood|feared|"
+    r"estimated|claimed|rumou?red|reckoned|assumed|presumed|considered|argued|announced|confirmed|noted|"
+    r"acknowledged|agreed|decided|recommended|proposed|suggested|likely|unlikely|certain|uncertain|doubtful|"
+    r"true|false|obvious|evident|apparent|(?:un)?clear|(?:un)?known|possible|impossible|probable|"
+    r"(?:un)?necessary|(?:un)?important|essential|vital|crucial|critical|(?:un)?fortunate|(?:un)?lucky|"
+    r"surprising|remarkable|notable|significant|ironic|worth\s+noting|the\s+case)\s+(?:that|whether|if|when|"
+    r"how|why|what|who|where)\b|"
+    r"(?:(?:un)?necessary|(?:un)?important|essential|vital|crucial|critical|possible|impossible|"
+    r"(?:un)?clear|time|high\s+time|too\s+early|too\s+soon|too\s+late|worth\s+\w+ing)"
+    r"(?:\s+for\s+[\w\s]{1,30}?)?\s+to\s+\w|"
+    r"(?:official|confirmed)\s*[:;—–])|"
+    r"^it(?:\s+(?:would|may|might|could|does|did))?(?:\s+" + _ADV + r")*\s+(?:seems?|seemed|appears?|appeared)"
+    r"(?:\s+" + _ADV + r")*\s+(?:that|as\s+if|as\s+though)\b|"
+    # "This year's session ...", "This week, ...", "These days ...": time deixis, not a reference back
+    r"^(?:this|these)\s+(?:year|week|month|morning|afternoon|evening|weekend|season|summer|winter|spring|"
+    r"autumn|fall|century|decade|time\s+of\s+year|days|past\s+\w+|coming\s+\w+|(?:mon|tues|wednes|thurs|fri|"
+    r"satur|sun)day)\b|"
+    # prepositions, not connectives: "In addition to the music, ...", "As a result of the storm, ...",
+    # "Instead of waiting, ...", "In contrast to ..."; "So far, ..."; "Those who survived ..." (generic)
+    r"^(?:in\s+addition\s+to|as\s+a\s+result\s+of|in\s+contrast\s+(?:to|with)|by\s+contrast\s+with|"
+    r"instead\s+of|such\s+as|so\s+far|those\s+(?:who|whose|whom))\b",
     re.I,
 )
 _END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
@@ -79,7 +110,8 @@ def needs_antecedent(text: str) -> bool:
     """Whether a sentence opens with a pronoun or connective that refers to what came before ("He told ...",
     "It occurred at ...", "But the ...", "However, ..."), once a dateline prefix is skipped."""
     text = text.strip()
-    return bool(_PRONOUN_LEAD.match(text[content_start(text) :]))
+    body = text[content_start(text) :]
+    return bool(_PRONOUN_LEAD.match(body)) and not _NOT_ANAPHORIC.match(body)
 
 
 def citation(cand: Candidate) -> dict:
@@ -166,6 +198,6 @@ def is_usable(
         return False
     if not (body[0].isupper() or body[0].isdigit() or body[0] in "\"“‘'("):
         return False  # starts in lower case: a split mid-sentence
-    if dangling == "drop" and _PRONOUN_LEAD.match(body):
+    if dangling == "drop" and needs_antecedent(body):
         return False
     return True

@@ -43,10 +43,12 @@ def _quiet_c_stdout():
             os.close(devnull)
 
 
-def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, time_limit, mip_gap, needs=None):
+def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, time_limit, mip_gap, needs=None,
+               tails=None):
     """Concept-coverage ILP solved by HiGHS. Returns (chosen positions, objective, proven optimal) or None.
 
-    ``needs`` maps a sentence to the one it cannot be chosen without (``s_d <= s_a``).
+    ``needs`` maps a sentence to the one it cannot be chosen without (``s_d <= s_a``); ``tails`` maps a sentence
+    citable only as an antecedent to the sentence after it (``s_a <= s_d``).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
@@ -84,7 +86,7 @@ def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, f
         rows.append(r), cols.append(b), vals.append(1.0)
         lo.append(-np.inf), hi.append(1.0)
         r += 1
-    for d, a in sorted((needs or {}).items()):
+    for d, a in [*sorted((needs or {}).items()), *sorted((tails or {}).items())]:
         rows.append(r), cols.append(d), vals.append(1.0)
         rows.append(r), cols.append(a), vals.append(-1.0)
         lo.append(-np.inf), hi.append(0.0)
@@ -114,12 +116,14 @@ def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, f
     return chosen, float(-res.fun), res.status == 0
 
 
-def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs=None):
+def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs=None, tails=None):
     """Greedy cost-benefit selection (gain per word) with the same constraints; best single sentence if better.
 
-    A sentence that needs an antecedent (``needs``) is an option together with its not yet chosen antecedents.
+    A sentence that needs an antecedent (``needs``) is an option together with its not yet chosen antecedents; a
+    sentence citable only as an antecedent (``tails``) is never an option of its own.
     """
     needs = needs or {}
+    tails = tails or {}
     ns = len(lengths)
     conflict: list[set[int]] = [set() for _ in range(ns)]
     for a, b in pairs:
@@ -141,7 +145,7 @@ def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents
     while True:
         best, best_score, best_gain, best_add = -1, -np.inf, 0.0, []
         for j in range(ns):
-            if banned[j] or is_chosen[j]:
+            if banned[j] or is_chosen[j] or j in tails:
                 continue
             add = [t for t in chains[j] if not is_chosen[t]]
             if any(banned[t] for t in add) or any(t in conflict[u] for t in add for u in add if u < t):
@@ -169,8 +173,8 @@ def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents
         total += best_gain
     single = np.array([(c_weight[o].sum() if o else 0.0) + rel[j] for j, o in enumerate(occ)])
     single[~fits] = -np.inf
-    if needs:
-        single[list(needs)] = -np.inf
+    if needs or tails:
+        single[list(needs) + list(tails)] = -np.inf
     j1 = int(np.argmax(single))
     if np.isfinite(single[j1]) and (not chosen or single[j1] > total):
         return [j1], float(single[j1])
