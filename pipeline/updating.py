@@ -121,6 +121,37 @@ def _concat_rows(run: RunFolder, name: str, extra: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(old), extra.astype(old.dtype, copy=False)]) if len(extra) else np.asarray(old)
 
 
+def _embed_update(run: RunFolder, articles: list[dict], n_old: int, remarked: list[int], embedder,
+                  cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Article vectors, sentence rows and sentence vectors of the collection after an update: the new articles
+    (rows ``n_old:``) are embedded and appended; the earlier articles whose house text changed (``remarked``) are
+    embedded again (their unchanged sentences come from the vector cache) and their rows replaced."""
+    todo = articles[n_old:] + [articles[i] for i in remarked]
+    emb = embed_articles(todo, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences) if todo else None
+    n_new = len(articles) - n_old
+    if emb is None:
+        emb = {"article_vectors": np.zeros((0, 0), np.float32), "sentence_rows": np.zeros((0, 2), np.int32),
+               "sentence_vectors": np.zeros((0, 0), np.float32)}
+    where = np.concatenate([np.arange(n_old, len(articles)), np.asarray(remarked, dtype=np.int64)]).astype(np.int32)
+    rows_add = emb["sentence_rows"].copy()
+    if len(rows_add):
+        rows_add[:, 0] = where[rows_add[:, 0]]
+    x = _concat_rows(run, A.ARTICLE_VECTORS, emb["article_vectors"][:n_new])
+    sent_rows = _concat_rows(run, A.SENTENCE_ROWS, rows_add)
+    sent_vecs = _concat_rows(run, A.SENTENCE_VECTORS, emb["sentence_vectors"])
+    if remarked:
+        x[remarked] = emb["article_vectors"][n_new:]
+        old_rows = len(sent_rows) - len(rows_add)
+        gone = np.zeros(len(articles), dtype=bool)
+        gone[remarked] = True
+        keep = np.ones(len(sent_rows), dtype=bool)
+        keep[:old_rows] = ~gone[sent_rows[:old_rows, 0]]
+        sent_rows, sent_vecs = sent_rows[keep], sent_vecs[keep]
+        order = np.lexsort((sent_rows[:, 1], sent_rows[:, 0]))  # article by article, in sentence order
+        sent_rows, sent_vecs = sent_rows[order], sent_vecs[order]
+    return x, sent_rows, sent_vecs
+
+
 def _rescore(group: dict, x: np.ndarray, row_of: dict[str, int], ids: list[str]) -> None:
     """Re-order a grown group's members by similarity to its new centre, as the cluster stage orders them."""
     from pipeline.cluster.core import _members
@@ -301,8 +332,9 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
 
 
 def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: list[dict], sent_vecs, sent_rows,
-                 cfg: Config) -> list[dict]:
-    """Summary items for ``clusters``: old items reused where the members did not change."""
+                 cfg: Config, stale: set[str] = frozenset()) -> list[dict]:
+    """Summary items for ``clusters``: old items reused where the members did not change and none of the articles a
+    summary draws on is in ``stale`` groups (their house text changed)."""
     old_items = {t["id"]: t for t in old_doc.get("themes", [])}
     old_story = {s["id"]: s for t in old_doc.get("themes", []) for s in t.get("stories", [])}
     cap = cfg.summarize.max_articles
@@ -314,6 +346,7 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
         if cap and g["id"] in changed and old is not None and old.get("summary") is not None and \
                 set(old["articles"][:cap]) == {m["id"] for m in g["articles"][:cap]}:
             changed.discard(g["id"])
+    changed |= set(stale)
     todo = []
     for t in clusters["themes"]:
         if t["id"] in changed or any(s["id"] in changed for s in t.get("stories", [])):
@@ -346,7 +379,7 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
 def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: Progress = _quiet, *,
                rebuild: bool = False, embedder=None, progress: bool = False) -> dict:
     """Add new inputs to a finished run folder; returns the ``changes.json`` dict. See the module docstring."""
-    from pipeline.ingest.update import ingest_more
+    from pipeline.ingest.update import content_keys, ingest_more, relearn_house_text
 
     t0 = time.perf_counter()
     manifest = check_compatible(run, cfg)
@@ -361,16 +394,19 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     existing = run.read_jsonl(A.ARTICLES)
     index = {"minhash": np.asarray(run.read_npy(A.MINHASH_INDEX)), "content": np.asarray(run.read_npy(A.CONTENT_INDEX))}
     new, joined, report, new_index = ingest_more(files, existing, index, cfg.ingest, skipped)
-    t_ingest = time.perf_counter()
     articles = [joined.get(i, a) for i, a in enumerate(existing)] + new
+    # house text learned over the whole collection (the new articles' outlets), as a one-shot ingest would
+    articles, remarked, house = relearn_house_text(articles, len(existing), cfg.ingest)
+    new = articles[len(existing):]
+    if remarked:
+        index["content"] = index["content"].copy()
+        index["content"][remarked] = content_keys([articles[i] for i in remarked])
+    new_index["content"] = content_keys(new)
+    report["house_text"] = {**house, "remarked_ids": [articles[i]["id"] for i in remarked]}
+    t_ingest = time.perf_counter()
     row_of = {a["id"]: i for i, a in enumerate(articles)}
 
-    emb = embed_articles(new, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences) if new else None
-    x = _concat_rows(run, A.ARTICLE_VECTORS, emb["article_vectors"] if emb else np.zeros((0, 0), np.float32))
-    rows_new = emb["sentence_rows"].copy() if emb else np.zeros((0, 2), np.int32)
-    rows_new[:, 0] += len(existing)
-    sent_rows = _concat_rows(run, A.SENTENCE_ROWS, rows_new)
-    sent_vecs = _concat_rows(run, A.SENTENCE_VECTORS, emb["sentence_vectors"] if emb else np.zeros((0, 0), np.float32))
+    x, sent_rows, sent_vecs = _embed_update(run, articles, len(existing), remarked, embedder, cfg)
     t_embed = time.perf_counter()
 
     old_clusters = run.read_json(A.CLUSTERS)
@@ -399,10 +435,14 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     # (only for the articles a rewritten summary can draw on: the `summarize.max_articles` most central members of
     # each changed group)
     cap = cfg.summarize.max_articles or None
+    # a summary drawn from an article whose house text changed may cite what is house text now: rewritten too
+    remarked_ids = {articles[i]["id"] for i in remarked}
+    stale = {g["id"] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
+             if any(m["id"] in remarked_ids for m in g["articles"][:cap])} if remarked_ids else set()
     need = sorted({row_of[m["id"]] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
-                   if g["id"] in changed for m in g["articles"][:cap]})
+                   if g["id"] in changed or g["id"] in stale for m in g["articles"][:cap]})
     all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, need, lambda: embedder)
-    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg)
+    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg, stale=stale)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -417,7 +457,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
                      "duplicates": report["duplicates"] - n_joined, "rejected": report["rejected"],
                      "total": len(articles)},
         "skipped_inputs": [s for s in skipped if s.get("reason") == "already read by this run folder"],
-        "new_articles": [a["id"] for a in new], "placement": placed,
+        "new_articles": [a["id"] for a in new], "placement": placed, "house_text": report["house_text"],
         "themes": status["themes"], "stories": status["stories"], "groups": groups,
         "counts": U.summarize_changes(groups), "merged": merged, "split": split,
         "seconds": {"ingest": round(t_ingest - t0, 3), "embed": round(t_embed - t_ingest, 3),
