@@ -215,7 +215,6 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         return []
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    xs = _smooth_from(x, state.knn_story)
     k_story = state.knn_story.shape[1]
     near = _top_rows(v, x, k_story - 1)
     vs = (v + x[near].sum(axis=1)) / k_story if k_story > 1 else v
@@ -226,7 +225,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     cos = _theme_cosines(v, x, state)
     ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
     days = stories.parse_days(new_dates, len(v))
-    xe = _smooth_from(x, state.event_rows(len(x)))  # the members' story vectors, as built
+    event = state.event_rows(len(x))  # the members' story vectors are smoothed from these rows, as built
     t_story = float(state.params["story_threshold"])
     in_theme: dict[int, list[int]] = {}
     for i in range(len(v)):
@@ -240,7 +239,7 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         s_idx = np.flatnonzero(state.story_theme == ti)
         if not len(s_idx):
             continue
-        scores = _story_scores(np.asarray(new_rows), v, vs, ev, days, x, xe, state, s_idx)
+        scores = _story_scores(np.asarray(new_rows), v, vs, ev, days, x, event, state, s_idx)
         for r, i in enumerate(new_rows):
             j = int(np.argmax(scores[r]))
             out[i]["story_similarity"] = round(float(scores[r, j]), 4)
@@ -261,12 +260,13 @@ def _pairwise(parts, k: int) -> np.ndarray:
     return total
 
 
-def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, xe, state: PlacementState,
+def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, event, state: PlacementState,
                   s_idx: np.ndarray) -> np.ndarray:
     """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
     of one theme, as the build computes it (:mod:`pipeline.cluster.stories`, the run's saved weights): entity
     vectors re-weighted by the theme's local idf (from its members, as built); each new article's story vector is
-    its own averaged with its most story-similar members (``xe`` holds the members' own, as built; themes above
+    its own averaged with its most story-similar members (the members' own are smoothed from their ``event`` rows,
+    as built, for this theme's members only; themes above
     ``MAX_LEAVES`` articles use the cosine-smoothed ``vs``, as the build does). All new articles of the theme are
     stacked at once (the parts are pairwise, so stacking changes no pair's similarity)."""
     import scipy.sparse as sp
@@ -290,7 +290,7 @@ def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, xe, state: Placement
         ve = (ve / np.maximum(np.linalg.norm(ve, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     else:
         ve = vs[new_rows]
-    parts = stories.story_parts(np.vstack([ve, xe[member]]), ents, d, w)
+    parts = stories.story_parts(np.vstack([ve, _smooth_from(x, event[member])]), ents, d, w)
     total = np.zeros((k, len(s_idx)))
     for p, wt in parts:
         sums = group @ p[k:]  # (n_stories, features): each story's feature sum
