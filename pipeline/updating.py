@@ -441,8 +441,16 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
              if any(m["id"] in remarked_ids for m in g["articles"][:cap])} if remarked_ids else set()
     need = sorted({row_of[m["id"]] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
                    if g["id"] in changed or g["id"] in stale for m in g["articles"][:cap]})
-    all_vecs, all_rows = complete_sentence_vectors(articles, sent_vecs, sent_rows, need, lambda: embedder)
-    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg, stale=stale)
+    # the summaries see only those articles: no vector array of every sentence of the collection is made
+    sub = [articles[r] for r in need]
+    pos = np.full(len(articles), -1, dtype=np.int64)
+    pos[need] = np.arange(len(need))
+    keep = pos[sent_rows[:, 0]] >= 0 if len(sent_rows) else np.zeros(0, dtype=bool)
+    sub_rows = np.asarray(sent_rows[keep]).copy()
+    sub_rows[:, 0] = pos[sub_rows[:, 0]]
+    all_vecs, all_rows = complete_sentence_vectors(sub, sent_vecs[keep], sub_rows, None, lambda: embedder,
+                                                   dim=int(sent_vecs.shape[1]) if sent_vecs.ndim == 2 else 0)
+    themes = _resummarize(old_doc, clusters, set(changed), sub, all_vecs, all_rows, cfg, stale=stale)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
