@@ -82,6 +82,7 @@ class SummarizeConfig(_Section):
     stories: bool = True
     dangling: Literal["unit", "drop", "allow"] = "unit"
     max_articles: int | None = Field(50, ge=1, description="a summary is chosen from this many most central articles")
+    unembedded: Literal["article", "fetch"] = "article"
 
 
 class ReportConfig(_Section):

@@ -285,6 +285,23 @@ def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_
     """:func:`sentence_vectors_for` on arrays: ``done_vecs`` / ``done_rows`` are the vectors already made and
     their ``[article_row, sentence_no]``; ``get_embedder()`` is called only if some needed vector is missing.
     ``info`` (a dict) receives ``n_sentences``, ``n_from_embed``, ``n_fetched`` and the encoder's stats."""
+    vecs, rows, have = layout_sentence_vectors(articles, done_vecs, done_rows, dim)
+    if have.all():
+        return vecs, rows
+    wanted = np.zeros(len(articles), dtype=bool)
+    wanted[list(need) if need is not None else slice(None)] = True
+    todo = np.flatnonzero(~have & wanted[rows[:, 0]])
+    if info is not None:
+        info.update(n_sentences=len(rows), n_from_embed=int(have.sum()), n_fetched=int(len(todo)))
+    if len(todo):
+        vecs[todo] = embed_sentence_rows(articles, rows, todo, get_embedder, model, where, info)
+    return vecs, rows
+
+
+def layout_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_rows: np.ndarray,
+                            dim: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A row per content sentence of ``articles`` (article then sentence order): ``(vectors, rows
+    [article_row, sentence_no], have)``; ``have`` marks the rows ``done_vecs`` fills, the others are zero."""
     done_vecs = np.asarray(done_vecs, dtype=np.float32)
     done_rows = np.asarray(done_rows).reshape(-1, 2)
     counts = np.array([len(a["sentences"]) for a in articles], dtype=np.int64)
@@ -294,7 +311,7 @@ def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_
     rows[:, 0] = np.repeat(np.arange(len(articles)), counts)
     rows[:, 1] = np.arange(n) - np.repeat(starts, counts)
     if len(done_rows) == n and np.array_equal(done_rows, rows):
-        return done_vecs, rows  # every sentence is there already
+        return done_vecs, rows, np.ones(n, dtype=bool)  # every sentence is there already
     dim = done_vecs.shape[1] if done_vecs.ndim == 2 and done_vecs.shape[1] else dim
     vecs = np.zeros((n, dim), np.float32)
     have = np.zeros(n, dtype=bool)
@@ -302,22 +319,23 @@ def complete_sentence_vectors(articles: list[dict], done_vecs: np.ndarray, done_
         at = starts[done_rows[:, 0]] + done_rows[:, 1]
         vecs[at] = done_vecs
         have[at] = True
-    wanted = np.zeros(len(articles), dtype=bool)
-    wanted[list(need) if need is not None else slice(None)] = True
-    todo = np.flatnonzero(~have & wanted[rows[:, 0]])
+    return vecs, rows, have
+
+
+def embed_sentence_rows(articles: list[dict], rows: np.ndarray, todo: np.ndarray, get_embedder: Callable,
+                        model: str | None = None, where: str = "the run folder",
+                        info: dict | None = None) -> np.ndarray:
+    """Vectors of the sentences ``rows[todo]`` through the encoder (and its cache); ``info`` gets its stats."""
+    texts = [articles[r]["text"][slice(*articles[r]["sentences"][j])] for r, j in rows[todo]]
+    embedder = get_embedder()
+    if model is not None and embedder.model_id != model:
+        raise PipelineError(f"the embeddings in {where} were made by {model}, not {embedder.model_id} "
+                            f"(embed.* changed?); re-run `pipeline embed`")
+    out = embedder.encode(texts)
     if info is not None:
-        info.update(n_sentences=n, n_from_embed=int(have.sum()), n_fetched=int(len(todo)))
-    if len(todo):
-        texts = [articles[r]["text"][slice(*articles[r]["sentences"][j])] for r, j in rows[todo]]
-        embedder = get_embedder()
-        if model is not None and embedder.model_id != model:
-            raise PipelineError(f"the embeddings in {where} were made by {model}, not {embedder.model_id} "
-                                f"(embed.* changed?); re-run `pipeline embed`")
-        vecs[todo] = embedder.encode(texts)
-        if info is not None:
-            info.update({f"encoder_{k}": v for k, v in (getattr(embedder, "stats", {}) or {}).items()
-                         if isinstance(v, (int, float))})
-    return vecs, rows
+        info.update({f"encoder_{k}": v for k, v in (getattr(embedder, "stats", {}) or {}).items()
+                     if isinstance(v, (int, float))})
+    return out
 
 
 def _check_index(run: RunFolder, articles: list[dict]) -> dict:
@@ -387,9 +405,12 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
 _POOL_CTX: dict = {}
 
 
-def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) -> list[dict]:
-    """Candidates of a group's articles -> the chosen summary sentences with citations."""
-    from pipeline.summarize import Candidate, citation, summarize_group
+def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) -> list:
+    """Candidates of a group's articles -> the chosen summary sentences with citations.
+
+    With ``ctx["plan"]``: the global sentence rows whose vectors the summary needs beyond ``ctx["have"]`` instead.
+    """
+    from pipeline.summarize import Candidate, citation, needed_vectors, summarize_group
 
     ctx = ctx if ctx is not None else _POOL_CTX
     by_id, row_of, starts, sent_vecs, cfg = ctx["by_id"], ctx["row_of"], ctx["starts"], ctx["vecs"], ctx["cfg"]
@@ -409,9 +430,16 @@ def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) ->
     # One article: its own concepts decide little, so the greedy solver (4x faster, deterministic) is enough.
     extra = {"solver": "greedy"} if len(members) == 1 else {}
     extra["dangling"] = cfg.summarize.dangling
+    extra["unembedded"] = cfg.summarize.unembedded
+    have = ctx.get("have")
+    embedded = None if have is None else have[rows]
+    if ctx.get("plan"):
+        got = needed_vectors(cands, np.asarray(sent_vecs[rows]), words=cfg.summarize.words,
+                             sentences=cfg.summarize.sentences, article_weights=weights, embedded=embedded, **extra)
+        return [rows[i] for i in got]
     chosen = summarize_group(
         cands, np.asarray(sent_vecs[rows]), words=cfg.summarize.words, sentences=cfg.summarize.sentences,
-        article_weights=weights, **extra,
+        article_weights=weights, embedded=embedded, **extra,
     )
     return [citation(cands[i]) for i in chosen]
 
@@ -432,9 +460,15 @@ def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) ->
 
 
 def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.ndarray, sent_rows: np.ndarray,
-                     cfg: Config) -> list[dict]:
+                     cfg: Config, have: np.ndarray | None = None, fetch: Callable | None = None,
+                     info: dict | None = None) -> list[dict]:
     """Add ``summary`` to every group (and story) dict; ``articles`` of a group are ``[{id, similarity}]``.
 
+    ``sent_vecs`` holds a row per content sentence (``sent_rows``: ``[article_row, sentence_no]``); with ``have``
+    (bool per row: the vectors the embed stage made, e.g. only each article's lead) the other rows are not read
+    until a summary needs them: each group first names the sentences whose vectors it needs
+    (``pipeline.summarize.needed_vectors``), ``fetch(rows) -> vectors`` makes those (through the vector cache), then
+    the groups are solved. The summaries are those every vector would give.
     Groups are independent, so they are solved in parallel (one process per core, ``embed.threads``);
     the result does not depend on the number of processes.
     """
@@ -443,12 +477,14 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
     counts = np.bincount(sent_rows[:, 0], minlength=len(articles)) if len(sent_rows) else np.zeros(len(articles), int)
     if len(sent_rows) != sum(len(a["sentences"]) for a in articles):
         raise PipelineError("summarize_groups needs a vector row for every sentence (see sentence_vectors_for).")
+    have = None if have is None or bool(np.all(have)) else np.asarray(have, dtype=bool)
     ctx = {
         "by_id": {a["id"]: a for a in articles},
         "row_of": {a["id"]: i for i, a in enumerate(articles)},
         "starts": np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
         "vecs": sent_vecs,
         "cfg": cfg,
+        "have": have,
     }
 
     cap = cfg.summarize.max_articles
@@ -469,7 +505,22 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
         if not reuse[-1]:
             tasks.extend(members_of(st) for st in stories)
     workers = cfg.embed.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    solved = iter((_engine(cfg).solver or _solve_all)(tasks, ctx, workers))
+    solve = _engine(cfg).solver or _solve_all
+    if have is not None and cfg.summarize.unembedded == "fetch":
+        # the vectors the summaries need beyond the embed stage's, fetched once for all groups
+        wanted = sorted({r for rows in solve(tasks, {**ctx, "plan": True}, workers) for r in rows})
+        if info is not None:
+            info.update(n_sentences=int(len(have)), n_from_embed=int(have.sum()), n_fetched=len(wanted))
+        if wanted:
+            if fetch is None:
+                raise PipelineError("summarize_groups: summaries need sentence vectors the embed stage did not make")
+            vecs = np.array(sent_vecs, dtype=np.float32, copy=True)
+            vecs[wanted] = fetch(np.asarray(wanted, dtype=np.int64))
+            ctx["vecs"] = vecs
+            # ctx["have"] stays: the centroid is the embed stage's vectors, whatever was fetched
+    elif have is not None and info is not None:
+        info.update(n_sentences=int(len(have)), n_from_embed=int(have.sum()), n_fetched=0)
+    solved = iter(solve(tasks, ctx, workers))
 
     # Pass 2: assemble in the same order.
     def item_of(g: dict, summary: list[dict]) -> dict:
@@ -520,12 +571,6 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
     else:
         clusters = run.read_json(A.CLUSTERS)
         groups, unclustered = clusters["themes"], clusters["unclustered"]
-    row_of = {a["id"]: i for i, a in enumerate(articles)}
-    # the sentences a summary can use: those of each group's (and story's) `summarize.max_articles` most central
-    # articles
-    cap = cfg.summarize.max_articles or None
-    need = sorted({row_of[m["id"]] for t in groups for g in [t, *t.get("stories", [])] for m in g["articles"][:cap]
-                   if m["id"] in row_of})
     with _stage(run, "summarize", cfg, {"group_by": group_by}) as rec:
         key = {
             "stage": "summarize", "code": _code_hash("summarize"), "config": cfg.section("summarize"),
@@ -536,8 +581,17 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
         fetched: dict = {}
 
         def compute() -> dict:
-            sent_vecs, sent_rows = sentence_vectors_for(run, cfg, articles, need, info=fetched)
-            return {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg)}
+            sent_vecs, sent_rows, have = layout_sentence_vectors(
+                articles, run.read_npy(A.SENTENCE_VECTORS), run.read_npy(A.SENTENCE_ROWS), int(index.get("dim") or 0))
+            embedder: list = []
+
+            def fetch(todo: np.ndarray) -> np.ndarray:
+                def get():
+                    embedder[:] = embedder or [make_embedder(cfg)]
+                    return embedder[0]
+                return embed_sentence_rows(articles, sent_rows, todo, get, index.get("model"), str(run.root), fetched)
+
+            return {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg, have, fetch, fetched)}
 
         themes, rec["cached"] = _stage_cache(cfg, "summarize", key, compute)
         if fetched:

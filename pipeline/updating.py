@@ -34,8 +34,8 @@ from pipeline import update as U
 from pipeline.artifacts import RunFolder, sha256_file
 from pipeline.config import Config
 from pipeline.runner import (
-    Progress, _engine, _quiet, complete_sentence_vectors, content_text, embed_articles, package_versions,
-    summarize_groups,
+    Progress, _engine, _quiet, content_text, embed_articles, embed_sentence_rows, layout_sentence_vectors,
+    package_versions, summarize_groups,
 )
 
 #: Config keys that do not change what a run folder holds (speed, caches, display): an update may differ in them.
@@ -332,7 +332,7 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
 
 
 def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: list[dict], sent_vecs, sent_rows,
-                 cfg: Config, stale: set[str] = frozenset()) -> list[dict]:
+                 cfg: Config, have=None, fetch=None, stale: set[str] = frozenset()) -> list[dict]:
     """Summary items for ``clusters``: old items reused where the members did not change and none of the articles a
     summary draws on is in ``stale`` groups (their house text changed)."""
     old_items = {t["id"]: t for t in old_doc.get("themes", [])}
@@ -351,7 +351,7 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
     for t in clusters["themes"]:
         if t["id"] in changed or any(s["id"] in changed for s in t.get("stories", [])):
             todo.append({**t, "stories": [s for s in t.get("stories", []) if s["id"] in changed]})
-    solved = {it["id"]: it for it in summarize_groups(todo, articles, sent_vecs, sent_rows, cfg)} if todo else {}
+    solved = {it["id"]: it for it in summarize_groups(todo, articles, sent_vecs, sent_rows, cfg, have, fetch)} if todo else {}
     solved_story = {s["id"]: s for it in solved.values() for s in it.get("stories", [])}
     def kept(old: dict, g: dict) -> dict:  # the old summary, with the group's current members and fields
         item = {**old, **{k: v for k, v in g.items() if k not in ("articles", "stories")}}
@@ -448,9 +448,10 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     keep = pos[sent_rows[:, 0]] >= 0 if len(sent_rows) else np.zeros(0, dtype=bool)
     sub_rows = np.asarray(sent_rows[keep]).copy()
     sub_rows[:, 0] = pos[sub_rows[:, 0]]
-    all_vecs, all_rows = complete_sentence_vectors(sub, sent_vecs[keep], sub_rows, None, lambda: embedder,
-                                                   dim=int(sent_vecs.shape[1]) if sent_vecs.ndim == 2 else 0)
-    themes = _resummarize(old_doc, clusters, set(changed), sub, all_vecs, all_rows, cfg, stale=stale)
+    all_vecs, all_rows, have = layout_sentence_vectors(sub, sent_vecs[keep], sub_rows,
+                                                       dim=int(sent_vecs.shape[1]) if sent_vecs.ndim == 2 else 0)
+    fetch = lambda todo: embed_sentence_rows(sub, all_rows, todo, lambda: embedder)  # noqa: E731
+    themes = _resummarize(old_doc, clusters, set(changed), sub, all_vecs, all_rows, cfg, have, fetch, stale=stale)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()

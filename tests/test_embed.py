@@ -425,11 +425,13 @@ def test_local_folder_model_torch_and_onnx_agree(tiny_model, tmp_path):
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
-def test_lead_sentences_embeds_only_the_lead_and_summaries_fetch_the_rest(tmp_path):
+def test_lead_sentences_embeds_only_the_lead_and_summaries_embed_nothing_more(tmp_path):
     from typer.testing import CliRunner
 
     from pipeline.artifacts import RunFolder
     from pipeline.cli import app
+    from pipeline.config import load_config
+    from pipeline.runner import layout_sentence_vectors, run_summarize, summarize_groups
 
     outs = {}
     for lead in ("null", "2"):
@@ -446,19 +448,23 @@ def test_lead_sentences_embeds_only_the_lead_and_summaries_fetch_the_rest(tmp_pa
     assert len(rows) == sum(min(2, len(a["sentences"])) for a in arts) < n_all
     assert rows[:, 1].max() == 1
     assert len(full.read_npy("embeddings/sentence_rows.npy")) == n_all
-    # on the same themes, the summaries are the same as with every sentence embedded
-    from pipeline.config import load_config
-    from pipeline.runner import run_summarize
-
+    # default (summarize.unembedded=article): the summariser embeds nothing (past-the-lead sentences stay
+    # candidates: tests/test_summarize.py)
+    info = lead.read_manifest()["stages"]["summarize"]["sentence_vectors"]
+    assert info["n_fetched"] == 0 and info["n_from_embed"] == len(rows) and info["n_sentences"] == n_all
+    assert all(t["summary"] for t in lead.read_json("summaries.json")["themes"])
+    # fetch: the vectors a summary could use are embedded (through the cache) and the summaries are those that
+    # every sentence's vector gives, with the centroid on the lead
     lead.write_json("clusters.json", full.read_json("clusters.json"))
-    cfg = load_config(None, ["embed.model=hashing", "embed.lead_sentences=2", f"embed.cache_dir={tmp_path / 'c2'}"])
-    s_lead = run_summarize(lead, cfg)
-    s_full = full.read_json("summaries.json")
-    assert [t["summary"] for t in s_full["themes"]] == [t["summary"] for t in s_lead["themes"]]
-    cited = {c["article_id"] for t in s_lead["themes"] for c in t["summary"]}
-    late = [c for t in s_lead["themes"] for c in t["summary"]
-            if [c["start"], c["end"]] not in [x for a in arts if a["id"] == c["article_id"] for x in a["sentences"][:2]]]
-    assert cited and late  # some chosen sentence lies past the lead: its vector was fetched by the summariser
+    cfg = load_config(None, ["embed.model=hashing", "embed.lead_sentences=2", "summarize.unembedded=fetch",
+                             f"embed.cache_dir={tmp_path / 'c2'}"])
+    s_fetch = run_summarize(lead, cfg)
+    info = lead.read_manifest()["stages"]["summarize"]["sentence_vectors"]
+    assert 0 < info["n_fetched"] <= n_all - len(rows) and info["encoder_n_texts"] == info["n_fetched"]
+    fv, fr = full.read_npy("embeddings/sentences.npy"), full.read_npy("embeddings/sentence_rows.npy")
+    _, _, have = layout_sentence_vectors(arts, lead.read_npy("embeddings/sentences.npy"), rows)
+    want = summarize_groups(full.read_json("clusters.json")["themes"], arts, fv, fr, cfg, have, lambda t: fv[t])
+    assert [t["summary"] for t in want] == [t["summary"] for t in s_fetch["themes"]]
 
 
 def test_sentence_vectors_for_fills_only_the_needed_articles(tmp_path):

@@ -457,3 +457,63 @@ def test_cli_listing_shows_outlet_and_date():
     out = format_themes(doc).splitlines()
     assert out[2] == "   [Senate passes bill 4:60] apnews.com · 2005-01-18"
     assert out[4] == "   [Senate passes bill 4:60]"
+
+
+# --- sentences the embed stage did not embed (embed.lead_sentences) ------------------------------------------------
+
+def _lead_mask(cands, lead):
+    return np.array([c.position < lead for c in cands])
+
+
+@pytest.mark.parametrize("max_candidates", [5, 12, 100])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fetch_plan_is_exact(seed, max_candidates):
+    """With `unembedded="fetch"`, the summary reads only the vectors `needed_vectors` names: garbage anywhere else
+    gives the summary every true vector gives."""
+    from pipeline.summarize import needed_vectors
+
+    cands, vecs = make_group(n_articles=6, per_article=7, seed=seed)
+    emb = _lead_mask(cands, 3)
+    kw = dict(words=60, embedded=emb, unembedded="fetch", max_candidates=max_candidates)
+    need = needed_vectors(cands, vecs, **kw)
+    assert need and not emb[need].any()  # only sentences outside the lead, and some of them
+    truth = summarize_group_details(cands, vecs, **kw)
+    noisy = vecs.copy()
+    rest = ~emb
+    rest[need] = False
+    noisy[rest] = np.random.default_rng(seed + 9).normal(size=(rest.sum(), vecs.shape[1]))
+    got = summarize_group_details(cands, noisy, **kw)
+    assert got.indices == truth.indices and got.objective == pytest.approx(truth.objective)
+    if max_candidates >= 100:  # every usable sentence reaches the program: all of those past the lead are needed
+        every = needed_vectors(cands, vecs, words=60, embedded=np.zeros(len(cands), bool), unembedded="fetch",
+                               max_candidates=max_candidates)
+        assert need == [i for i in every if not emb[i]]
+    else:  # a tight cut: the bound spares some
+        assert len(need) < int((~emb).sum())
+
+
+def test_unembedded_article_reads_no_vector_outside_the_lead():
+    """With `unembedded="article"` (the default) a sentence past the lead is scored with its article's mean lead
+    cosine: its vector is never read (NaN there changes nothing), and it can still be chosen."""
+    from pipeline.summarize import needed_vectors
+
+    cands, vecs = make_group(n_articles=5, per_article=7, seed=3)
+    emb = _lead_mask(cands, 3)
+    assert needed_vectors(cands, vecs, words=120, embedded=emb) == []
+    nan = vecs.copy()
+    nan[~emb] = np.nan
+    a = summarize_group_details(cands, vecs, words=120, embedded=emb)
+    b = summarize_group_details(cands, nan, words=120, embedded=emb)
+    assert a.indices == b.indices and a.indices
+    assert any(not emb[i] for i in a.indices)  # past-the-lead sentences stay candidates
+    # every row embedded: the same as giving no mask
+    full = summarize_group_details(cands, vecs, words=120, embedded=np.ones(len(cands), bool))
+    assert full.indices == summarize_group_details(cands, vecs, words=120).indices
+
+
+def test_bad_embedded_mask_and_mode():
+    cands, vecs = make_group()
+    with pytest.raises(SummarizeError, match="'embedded' parameter"):
+        summarize_group(cands, vecs, embedded=np.ones(3, bool))
+    with pytest.raises(SummarizeError, match="'unembedded' parameter"):
+        summarize_group(cands, vecs, unembedded="zero")

@@ -15,7 +15,10 @@ Method (``summarize_group``), measured on MultiLing 2011 with ``benchmarks/compa
    of 10 or more articles, else 2; for a single article, sentences take the place of articles).
 3. **Relevance per word.** Cosine of the sentence vector to the group centroid (the article-weighted mean of the
    article centroids, from the embed stage's vectors, never re-embedded), times a lead prior
-   ``1 + position_weight / (1 + rank)``.
+   ``1 + position_weight / (1 + rank)``. When the embed stage embedded only each article's lead
+   (``embed.lead_sentences``; ``embedded`` marks those rows), the centroid is theirs, and a sentence past the lead
+   takes its article's mean lead cosine (``unembedded="article"``, the default: nothing more is embedded) or has its
+   vector embedded when it could make the ``max_candidates`` cut (``"fetch"``: ``needed_vectors`` names them).
 4. **Selection.** An integer program solved by HiGHS (``scipy.optimize.milp``) maximises
    ``sum(concept weights covered) + relevance_weight x n_articles x sum(words x relevance)`` over the chosen
    sentences, under the word budget (a knapsack) or a sentence count, and forbids choosing two sentences whose
@@ -39,7 +42,14 @@ Layout: ``core`` (``summarize_group``, parameters, units), ``sentences`` (``Cand
 span, the checker), ``concepts`` (stemmed bigrams), ``solve`` (the ILP and the greedy fallback).
 """
 
-from pipeline.summarize.core import DEFAULTS, Summary, SummarizeError, summarize_group, summarize_group_details
+from pipeline.summarize.core import (
+    DEFAULTS,
+    Summary,
+    SummarizeError,
+    needed_vectors,
+    summarize_group,
+    summarize_group_details,
+)
 from pipeline.summarize.sentences import (
     Candidate,
     citation,
@@ -60,6 +70,7 @@ __all__ = [
     "dangling_openers",
     "dateline_openers",
     "is_usable",
+    "needed_vectors",
     "needs_antecedent",
     "summarize_group",
     "summarize_group_details",

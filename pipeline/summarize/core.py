@@ -47,6 +47,8 @@ DEFAULTS: dict[str, object] = {
     "use_concepts": True,  # ablation switches
     "use_embeddings": True,
     "max_candidates": 100,  # prune to this many sentences (by a cheap score) before the ILP
+    "unembedded": "article",  # a sentence outside `embedded`: scored with its "article"'s mean cosine (no vector, no
+    # redundancy pair), or "fetch" its vector when it could make the max_candidates cut (see needed_vectors)
     "solver": "auto",  # "auto" (ILP, greedy fallback), "ilp" or "greedy"
     "time_limit": 10.0,  # seconds for HiGHS
     "mip_gap": 1e-3,  # relative optimality gap at which HiGHS stops
@@ -101,6 +103,11 @@ def _params(words, sentences, method_params) -> dict:
     _check_int("min_df", p["min_df"], 1, allow_none=True)
     _check_int("max_candidates", p["max_candidates"], 1)
     _check_int("max_unit", p["max_unit"], 1)
+    if p["unembedded"] not in ("fetch", "article"):
+        raise SummarizeError(
+            f"The 'unembedded' parameter of summarize_group must be a str among {{'fetch', 'article'}}. "
+            f"Got {p['unembedded']!r} instead."
+        )
     if p["dangling"] not in ("unit", "drop", "allow"):
         raise SummarizeError(
             f"The 'dangling' parameter of summarize_group must be a str among {{'unit', 'drop', 'allow'}}. "
@@ -177,20 +184,86 @@ def summarize_group_details(
     words: int | None = 100,
     sentences: int | None = None,
     article_weights: Mapping[str, float] | None = None,
+    embedded: np.ndarray | None = None,
     **method_params,
 ) -> Summary:
-    """``summarize_group`` returning a ``Summary`` with the solver used and counts (for tests and benchmarks)."""
+    """``summarize_group`` returning a ``Summary`` with the solver used and counts (for tests and benchmarks).
+
+    ``embedded`` (bool per candidate, default all): the rows of ``vectors`` the embed stage made. The group centroid
+    is their mean; the other rows are read only where ``needed_vectors`` (same arguments) says a vector is needed,
+    and may hold anything elsewhere. The result does not depend on what those other rows hold.
+    """
     p = _params(words, sentences, method_params)
     if sentences is not None:
         words = None
+    g = _prepare(candidates, vectors, article_weights, embedded, p)
+    if g is None:
+        return Summary([], "none")
+    fetch = _fetch_plan(g, p)
+    avail = g.emb_usable.copy() if p["unembedded"] == "fetch" else np.ones(len(g.usable), dtype=bool)
+    avail[fetch] = True
+    return _select(candidates, g, avail, words, sentences, p)
+
+
+def needed_vectors(
+    candidates: Sequence[Candidate],
+    vectors: np.ndarray,
+    *,
+    words: int | None = 100,
+    sentences: int | None = None,
+    article_weights: Mapping[str, float] | None = None,
+    embedded: np.ndarray | None = None,
+    **method_params,
+) -> list[int]:
+    """Indices of the candidates outside ``embedded`` whose vectors ``summarize_group`` (same arguments) reads.
+
+    Everything else about a group is scored without vectors (usable sentences, units, concepts, the lead prior), and
+    a sentence's relevance term is at most its lead prior (cosine <= 1). A sentence without a vector is needed only
+    when that bound could lift it into the ``max_candidates`` kept for the program (above the lowest sure score of
+    the embedded ones), or could raise the relevance maximum the cheap score is normalised by, or is the antecedent
+    of one needed. So the summary with only these vectors fetched is the summary with every vector fetched.
+    """
+    p = _params(words, sentences, method_params)
+    g = _prepare(candidates, vectors, article_weights, embedded, p)
+    if g is None:
+        return []
+    return sorted(int(g.usable[j]) for j in _fetch_plan(g, p))
+
+
+@dataclass
+class _Group:
+    """What ``_prepare`` knows about a group before any vector outside ``embedded`` is read."""
+
+    usable: np.ndarray  # candidate index of each usable sentence
+    needs: dict  # usable position -> usable position of its antecedent
+    lengths: np.ndarray
+    prior: np.ndarray  # lead prior per usable sentence
+    sent_concepts: list
+    concept_w: dict
+    concept_score: np.ndarray  # sum of concept weights / sqrt(words), per usable sentence
+    n_articles: int
+    emb_usable: np.ndarray  # bool per usable sentence: its vector is one of ``embedded``
+    art_cos: np.ndarray  # per usable sentence: mean cosine of its article's embedded sentences to the centroid
+    cent: np.ndarray | None  # unit centroid (None: no vector)
+    vectors: np.ndarray
+    aw: dict
+
+
+def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None:
     n = len(candidates)
     vectors = np.asarray(vectors, dtype=np.float32)
     if n == 0:
-        return Summary([], "none")
+        return None
     if vectors.ndim != 2 or vectors.shape[0] != n:
         raise SummarizeError(
             f"The 'vectors' parameter of summarize_group must have shape (n_candidates={n}, dim). "
             f"Got {vectors.shape} instead."
+        )
+    emb = np.ones(n, dtype=bool) if embedded is None else np.asarray(embedded, dtype=bool)
+    if emb.shape != (n,):
+        raise SummarizeError(
+            f"The 'embedded' parameter of summarize_group must be a bool array of shape (n_candidates={n},). "
+            f"Got shape {emb.shape} instead."
         )
     aw = {} if article_weights is None else dict(article_weights)
     for k, v in aw.items():
@@ -199,12 +272,14 @@ def summarize_group_details(
                 f"The 'article_weights' parameter of summarize_group must map article ids to non-negative "
                 f"floats. Got {v!r} for {k!r} instead."
             )
+    bodies = [c.text[content_start(c.text) :] for c in candidates]
+    norm = [normalize(b) for b in bodies]
 
     # ---- usable sentences, deduplicated on normalised text (the copy first in reading order is kept)
     order = sorted(range(n), key=lambda i: (candidates[i].article_id, candidates[i].position, i))
     first_copy: dict[str, int] = {}
     for i in sorted(range(n), key=lambda i: (_reading_key(candidates[i]), i)):
-        first_copy.setdefault(normalize(candidates[i].text[content_start(candidates[i].text) :]), i)
+        first_copy.setdefault(norm[i], i)
     usable: list[int] = []
     rank: list[int] = []  # position among the article's usable sentences: the lead is rank 0 after a dateline
     n_ok: dict[str, int] = {}
@@ -220,18 +295,18 @@ def summarize_group_details(
             continue
         r = n_ok.get(c.article_id, 0)
         n_ok[c.article_id] = r + 1
-        if first_copy[normalize(c.text[content_start(c.text) :])] != i:
+        if first_copy[norm[i]] != i:
             continue
         usable.append(i)
         rank.append(r)
     if not usable:
-        return Summary([], "none")
+        return None
     usable, rank, needs = _units(candidates, usable, rank, order, p)
     if not usable:
-        return Summary([], "none")
+        return None
     lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
 
-    # ---- relevance: cosine to the weighted centroid of article centroids, times the lead prior
+    # ---- the centroid: article-weighted mean of the article centroids of the embedded vectors
     art_ids = sorted({c.article_id for c in candidates})
     art_index = {a: k for k, a in enumerate(art_ids)}
     art_of = np.array([art_index[c.article_id] for c in candidates])
@@ -240,24 +315,26 @@ def summarize_group_details(
         weights = np.ones_like(weights)
     cent = np.zeros(vectors.shape[1], dtype=np.float64)
     for k in range(len(art_ids)):
-        rows = vectors[art_of == k]
+        rows = vectors[(art_of == k) & emb]
         if len(rows):
             m = rows.mean(axis=0)
             nm = np.linalg.norm(m)
             if nm > 0:
                 cent += weights[k] * m / nm
     nc = np.linalg.norm(cent)
-    uv = vectors[usable].astype(np.float64)
-    cos = uv @ (cent / nc) if nc > 0 else np.zeros(len(usable))
+    art_cos = np.zeros(len(art_ids))
+    if nc > 0:
+        for k in range(len(art_ids)):
+            rows = vectors[(art_of == k) & emb]
+            if len(rows):
+                art_cos[k] = float((rows.astype(np.float64) @ (cent / nc)).mean())
     pos = np.array(rank, dtype=np.float64)
-    if not p["use_embeddings"]:
-        cos = np.ones(len(usable))
-    relevance = np.clip(cos, 0.0, None) * (1.0 + p["position_weight"] / (1.0 + pos))
+    prior = 1.0 + p["position_weight"] / (1.0 + pos)
 
     # ---- concepts
     unit_of = [candidates[i].article_id for i in usable]
     n_articles = len(set(unit_of))
-    sent_concepts = [_concepts(candidates[i].text[content_start(candidates[i].text) :]) for i in usable]
+    sent_concepts = [_concepts(bodies[i]) for i in usable]
     concept_w: dict = {}
     if p["use_concepts"]:
         if n_articles >= 2:
@@ -278,18 +355,76 @@ def summarize_group_details(
                 for c in cs:
                     counts[c] = counts.get(c, 0) + 1
             concept_w = {c: float(k) for c, k in counts.items() if k >= min_df}
+    cscore = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in sent_concepts]) / np.sqrt(lengths)
+    return _Group(
+        np.array(usable, dtype=np.int64), needs, lengths, prior, sent_concepts, concept_w, cscore, n_articles,
+        emb[usable], art_cos[art_of[usable]], cent / nc if nc > 0 else None, vectors, aw,
+    )
+
+
+def _relevance(g: _Group, avail: np.ndarray, p) -> np.ndarray:
+    """Cosine to the centroid (clipped at 0) x the lead prior, for the usable sentences in ``avail`` (else 0)."""
+    rel = np.zeros(len(g.usable))
+    if not p["use_embeddings"]:
+        rel[avail] = g.prior[avail]
+    elif g.cent is not None and avail.any():
+        real = avail & (g.emb_usable | (p["unembedded"] == "fetch"))
+        cos = g.vectors[g.usable[real]].astype(np.float64) @ g.cent
+        rel[real] = np.clip(cos, 0.0, None) * g.prior[real]
+        proxy = avail & ~real
+        rel[proxy] = np.clip(g.art_cos[proxy], 0.0, None) * g.prior[proxy]
+    return rel
+
+
+def _cheap(g: _Group, rel: np.ndarray, r_max: float) -> np.ndarray:
+    cs = g.concept_score
+    return cs / (cs.max() or 1.0) + rel / (r_max or 1.0)
+
+
+def _fetch_plan(g: _Group, p) -> np.ndarray:
+    """Usable positions outside ``embedded`` whose vectors are needed (see ``needed_vectors``)."""
+    out = ~g.emb_usable
+    if not out.any() or p["unembedded"] == "article":
+        return np.zeros(0, dtype=np.int64)
+    k = p["max_candidates"]
+    if len(g.usable) > k:
+        inn = g.emb_usable
+        rel = _relevance(g, inn, p)
+        r_lo = float(rel[inn].max()) if inn.any() else 0.0
+        bound = g.prior  # relevance <= prior (cosine <= 1)
+        r_hi = max(r_lo, float(bound[out].max()))
+        low = _cheap(g, rel, r_hi)[inn]  # sure scores of the embedded sentences, whatever the others hold
+        thresh = np.sort(low)[-k] if len(low) >= k else -np.inf
+        high = _cheap(g, bound, r_lo) if r_lo > 0 else np.full(len(g.usable), np.inf)
+        take = out & ((high >= thresh) | (bound > r_lo))
+    else:
+        take = out.copy()  # every usable sentence is kept for the program
+    # antecedents of what may be kept (an embedded sentence's antecedent comes before it, but check)
+    may = take | g.emb_usable
+    for d in np.flatnonzero(may):
+        j = int(d)
+        while j in g.needs:
+            j = g.needs[j]
+            take[j] = take[j] or out[j]
+    return np.flatnonzero(take)
+
+
+def _select(candidates, g: _Group, avail: np.ndarray, words, sentences, p) -> Summary:
+    usable, needs, lengths = g.usable, g.needs, g.lengths
+    relevance = _relevance(g, avail, p)
+    concept_w, sent_concepts = g.concept_w, g.sent_concepts
     # value of the relevance term, in concept-weight units per word
-    rel_value = p["relevance_weight"] * max(1.0, float(n_articles)) * relevance * lengths
+    rel_value = p["relevance_weight"] * max(1.0, float(g.n_articles)) * relevance * lengths
     if not concept_w:
         rel_value = relevance * lengths + 0.0  # nothing else to go on
 
-    # ---- prune to the best max_candidates by a cheap score
-    cheap = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in sent_concepts]) / np.sqrt(lengths)
-    cheap = cheap / (cheap.max() or 1.0) + relevance / (relevance.max() or 1.0)
-    keep = np.arange(len(usable))
+    # ---- prune to the best max_candidates by a cheap score (sentences without a vector cannot make the cut)
+    cheap = np.where(avail, _cheap(g, relevance, float(relevance.max())), -np.inf)
+    keep = np.flatnonzero(avail)
     if len(usable) > p["max_candidates"]:
         # stable: ties broken by (article_id, position) through the usable order
         keep = np.sort(np.argsort(-cheap, kind="stable")[: p["max_candidates"]])
+        keep = keep[np.isfinite(cheap[keep])]
     if needs:  # a kept sentence keeps the antecedents it needs
         kept = set(keep.tolist())
         for j in list(kept):
@@ -301,7 +436,9 @@ def summarize_group_details(
     k_needs = {k_pos[d]: k_pos[a] for d, a in needs.items() if d in k_pos}
 
     # ---- redundancy pairs
-    kv = uv[keep]
+    kv = g.vectors[usable[keep]].astype(np.float64)
+    if p["unembedded"] == "article":
+        kv[~g.emb_usable[keep]] = 0.0  # no vector, no redundancy pair
     pairs: list[tuple[int, int]] = []
     if p["redundancy"] is not None and len(keep) > 1:
         sim = kv @ kv.T
@@ -331,7 +468,7 @@ def summarize_group_details(
         if not np.isfinite(single_val).any():
             return Summary([], "none", len(usable), len(keep), len(concepts))
         j = int(np.argmax(single_val))
-        return Summary([usable[keep[j]]], "single", len(usable), len(keep), len(concepts), float(single_val[j]))
+        return Summary([int(usable[keep[j]])], "single", len(usable), len(keep), len(concepts), float(single_val[j]))
 
     solver = p["solver"]
     chosen = None
@@ -352,8 +489,8 @@ def summarize_group_details(
     if chosen is None:
         chosen, obj = _solve_greedy(k_len, k_rel, occ, c_weight, pairs, budget_words, budget_sents, fits, k_needs)
         used = "greedy"
-    idx = [usable[keep[j]] for j in chosen]
-    idx.sort(key=lambda i: (_reading_key(candidates[i], aw), i))
+    idx = [int(usable[keep[j]]) for j in chosen]
+    idx.sort(key=lambda i: (_reading_key(candidates[i], g.aw), i))
     n_units = sum(1 for d in k_needs if d in set(chosen))
     return Summary(
         idx, used, len(usable), len(keep), len(concepts), float(obj), {"n_pairs": len(pairs), "n_units": n_units}

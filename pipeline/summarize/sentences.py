@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ _PRONOUN_LEAD = re.compile(
 _END_OK = re.compile(r"""[.!]["'”’)\]]*$""")
 
 
+@lru_cache(maxsize=400_000)
 def content_start(text: str) -> int:
     """Offset where a sentence's content starts once a dateline prefix ("WASHINGTON (Reuters) - ") is skipped.
 
