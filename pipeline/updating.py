@@ -43,6 +43,10 @@ FREE_KEYS = ("embed.threads", "embed.batch_size", "embed.cache_dir", "embed.use_
              "update.", "engine", "ray.")
 
 
+#: Per outlet, how many articles it had when its house text was last learned over all of them (by an update).
+HOUSE_TEXT = "index/house_text.json"
+
+
 def _flat(d: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in (d or {}).items():
@@ -379,7 +383,9 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
 def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: Progress = _quiet, *,
                rebuild: bool = False, embedder=None, progress: bool = False) -> dict:
     """Add new inputs to a finished run folder; returns the ``changes.json`` dict. See the module docstring."""
-    from pipeline.ingest.update import content_keys, ingest_more, relearn_house_text
+    from pipeline.ingest.update import (
+        RELEARN_GROWTH, content_keys, ingest_more, outlets_to_relearn, relearn_house_text,
+    )
 
     t0 = time.perf_counter()
     manifest = check_compatible(run, cfg)
@@ -395,8 +401,13 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     index = {"minhash": np.asarray(run.read_npy(A.MINHASH_INDEX)), "content": np.asarray(run.read_npy(A.CONTENT_INDEX))}
     new, joined, report, new_index = ingest_more(files, existing, index, cfg.ingest, skipped)
     articles = [joined.get(i, a) for i, a in enumerate(existing)] + new
-    # house text learned over the whole collection (the new articles' outlets), as a one-shot ingest would
-    articles, remarked, house = relearn_house_text(articles, len(existing), cfg.ingest)
+    # house text learned over the whole collection (the new articles' outlets), as a one-shot ingest would; in the
+    # placement regime only for the outlets grown by RELEARN_GROWTH since they were last learned in full (amortised)
+    placing = not rebuild and len(articles) >= cfg.update.recluster_below
+    learned_at = run.read_json(HOUSE_TEXT) if run.exists(HOUSE_TEXT) else {}
+    outlets = outlets_to_relearn(articles, len(existing), learned_at, RELEARN_GROWTH if placing else None)
+    articles, remarked, house = relearn_house_text(articles, len(existing), cfg.ingest, outlets)
+    learned_at = {**learned_at, **house.pop("learned_at", {})}
     new = articles[len(existing):]
     if remarked:
         index["content"] = index["content"].copy()
@@ -495,6 +506,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
         tx.write_npy(A.SENTENCE_VECTORS, sent_vecs)
         tx.write_npy(A.SENTENCE_ROWS, sent_rows)
         tx.write_json(A.EMBED_INDEX, embed_index)
+        tx.write_json(HOUSE_TEXT, learned_at)
         tx.write_json(A.CLUSTERS, clusters)
         if state is not None:
             A.atomic_write_bytes(tx.target(A.CLUSTER_STATE), state.to_bytes())

@@ -389,3 +389,14 @@ def test_streamed_equals_one_shot_on_a_multi_outlet_set(tmp_path):
     part = lambda out: sorted(sorted(m["id"] for m in t["articles"])  # noqa: E731
                               for t in json.loads((out / A.CLUSTERS).read_text())["themes"])
     assert part(stream) == part(one)
+
+
+def test_placement_relearns_an_outlet_once_it_has_grown_enough():
+    from pipeline.ingest.update import outlet_key, outlets_to_relearn
+
+    arts = [{"source": "a"}] * 100 + [{"source": None}] * 50 + [{"source": "a"}] * 5 + [{"source": None}] * 5
+    n_old = 150
+    assert outlets_to_relearn(arts, n_old, {}, None) == {"a", None}  # the exact rule: every outlet with news
+    assert outlets_to_relearn(arts, n_old, {}, 0.1) == {None}  # a grew by 5 %, the unnamed group by 10 %
+    assert outlets_to_relearn(arts, n_old, {outlet_key("a"): 95}, 0.1) == {"a", None}  # a: 105 >= 1.1 x 95
+    assert outlets_to_relearn(arts, n_old, {outlet_key(None): 51}, 0.1) == set()

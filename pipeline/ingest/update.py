@@ -99,8 +99,41 @@ def ingest_more(files: list[InputFile], existing: list[dict], index: dict, cfg: 
     return new, joined, report, new_index
 
 
-def relearn_house_text(articles: list[dict], n_old: int, cfg: IngestConfig | None = None
-                       ) -> tuple[list[dict], list[int], dict]:
+#: In the placement regime an outlet is learned again over all its articles once it has grown by this share since it
+#: was last learned in full (amortised: each new article pays for about 1 / RELEARN_GROWTH earlier ones).
+RELEARN_GROWTH = 0.1
+
+
+def outlets_to_relearn(articles: list[dict], n_old: int, learned_at: dict[str, int] | None,
+                       growth: float | None) -> set:
+    """The outlets of the new articles (``articles[n_old:]``) to learn again over all their articles.
+
+    ``growth`` None: all of them (exact: what a one-shot ingest of the same articles learns). Else only those that
+    have grown by at least ``growth`` x their size when they were last learned in full (``learned_at``: outlet key
+    -> article count then; an outlet missing from it was last learned at its size before this update)."""
+    from collections import Counter
+
+    touched = {a.get("source") for a in articles[n_old:]}
+    if growth is None:
+        return touched
+    before = Counter(a.get("source") for a in articles[:n_old] if a.get("source") in touched)
+    now = Counter(a.get("source") for a in articles[n_old:])
+    learned_at = learned_at or {}
+    out = set()
+    for src in touched:
+        last = learned_at.get(outlet_key(src), before[src])
+        if before[src] + now[src] >= (1.0 + growth) * last - 1e-9:
+            out.add(src)
+    return out
+
+
+def outlet_key(src: str | None) -> str:
+    """A JSON key for an outlet (articles without one form one group)."""
+    return "" if src is None else f"={src}"
+
+
+def relearn_house_text(articles: list[dict], n_old: int, cfg: IngestConfig | None = None,
+                       outlets: set | None = None) -> tuple[list[dict], list[int], dict]:
     """House text learned over the whole collection, as a one-shot ingest of the same articles would learn it.
 
     House text is learned per outlet from what repeats among its articles (:func:`learned_spans`), so an update's
@@ -117,7 +150,7 @@ def relearn_house_text(articles: list[dict], n_old: int, cfg: IngestConfig | Non
         Rows below ``n_old`` (earlier articles) whose spans changed: their content sentences must be embedded again.
     info : dict
         ``sources`` (outlets learned again), ``articles`` (articles of those outlets), ``remarked``, ``new_changed``
-        (new articles whose spans differ from what their batch alone gave).
+        (new articles whose spans differ from what their batch alone gave), ``learned_at`` (outlet key -> articles).
     """
     from pipeline.ingest.boilerplate import find_boilerplate
     from pipeline.ingest.build import mark_text
@@ -126,7 +159,9 @@ def relearn_house_text(articles: list[dict], n_old: int, cfg: IngestConfig | Non
     info = {"sources": 0, "articles": 0, "remarked": 0, "new_changed": 0}
     if not cfg.boilerplate or n_old >= len(articles):
         return articles, [], info
-    touched = {a.get("source") for a in articles[n_old:]}
+    touched = {a.get("source") for a in articles[n_old:]} if outlets is None else set(outlets)
+    if not touched:
+        return articles, [], info
     rows = [i for i, a in enumerate(articles) if a.get("source") in touched]
     found = find_boilerplate([articles[i]["text"] for i in rows], [articles[i].get("source") for i in rows],
                              min_articles=cfg.boilerplate_min_articles, min_share=cfg.boilerplate_min_share)
@@ -145,7 +180,8 @@ def relearn_house_text(articles: list[dict], n_old: int, cfg: IngestConfig | Non
             remarked.append(i)
         else:
             info["new_changed"] += 1
-    info.update(sources=len(touched), articles=len(rows), remarked=len(remarked))
+    info.update(sources=len(touched), articles=len(rows), remarked=len(remarked),
+                learned_at={outlet_key(src): sum(articles[i].get("source") == src for i in rows) for src in touched})
     return out, remarked, info
 
 
