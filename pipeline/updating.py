@@ -185,7 +185,7 @@ def _doc_text(a: dict) -> str:
     return f"{title}\n{content_text(a)}" if title else content_text(a)
 
 
-def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_old: int):
+def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_old: int, aux: dict | None = None):
     """The placement state of ``clusters`` after an update in placement mode: the new articles (rows ``n_old:``)
     get neighbour lists against the earlier articles (as :func:`pipeline.cluster.place.place` computed them), their
     entities and days; every article's theme and story, and the floors of the themes whose members changed, are
@@ -203,7 +203,8 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
     old_x, v = xn[:n_old], xn[n_old:]
     self_rows = np.arange(n_old, len(articles))[:, None]
     k_story, k_snn = state.knn_story.shape[1], state.knn_snn.shape[1]
-    knn_story = np.hstack([self_rows, _top_rows(v, old_x, k_story - 1)]) if k_story > 1 else self_rows
+    near = aux["neighbours"] if aux else _top_rows(v, old_x, k_story - 1)
+    knn_story = np.hstack([self_rows, near]) if k_story > 1 else self_rows
     if k_snn:
         xs = _smooth_from(old_x, state.knn_story)
         vs = (v + old_x[knn_story[:, 1:]].sum(axis=1)) / k_story if k_story > 1 else v
@@ -211,7 +212,8 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
         knn_snn = np.hstack([self_rows, _top_rows(vs, xs, k_snn - 1)])
     else:
         knn_snn = np.zeros((len(new), 0), dtype=np.int64)
-    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform([_doc_text(a) for a in new])
+    ev = aux["entity_vectors"] if aux else \
+        EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform([_doc_text(a) for a in new])
     row = {a["id"]: i for i, a in enumerate(articles)}
     theme = np.full(len(articles), -1, dtype=np.int64)
     story = np.full(len(articles), -1, dtype=np.int64)
@@ -243,7 +245,7 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
 
 
 def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict], row_of: dict[str, int],
-           cfg: Config, state) -> tuple[dict, dict]:
+           cfg: Config, state, aux: dict | None = None) -> tuple[dict, dict]:
     """Incremental placement by :func:`pipeline.cluster.place.place`; returns the new clusters dict and counts."""
     import copy
 
@@ -251,7 +253,7 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
 
     n_old = len(articles) - len(new)
     placed = place(np.asarray(x[n_old:]), [_doc_text(a) for a in new], [a.get("date") for a in new], state,
-                   np.asarray(x[:n_old])) if new else []
+                   np.asarray(x[:n_old]), **(aux or {})) if new else []
     where = [None if p["theme"] is None else (p["theme"], p["story"]) for p in placed]
     out = copy.deepcopy(clusters)
     themes = {t["id"]: t for t in out["themes"]}
@@ -433,8 +435,13 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
         if old_state.ids != [a["id"] for a in existing]:
             raise PipelineError(f"{run.path(A.CLUSTER_STATE)} does not match {run.path(A.ARTICLES)}; "
                                 f"re-run `pipeline cluster --out {run.root}` or update with --rebuild")
-        clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg, old_state)
-        state = extend_state(old_state, clusters, articles, x, len(existing))
+        from pipeline.cluster.place import placement_inputs
+
+        # the new articles' neighbours and entities, computed once for placing them and for the extended state
+        aux = placement_inputs(np.asarray(x[len(existing):]), [_doc_text(a) for a in new], old_state,
+                               np.asarray(x[: len(existing)])) if new else None
+        clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg, old_state, aux)
+        state = extend_state(old_state, clusters, articles, x, len(existing), aux)
         placed["mode"] = mode
     t_cluster = time.perf_counter()
 

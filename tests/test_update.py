@@ -400,3 +400,13 @@ def test_placement_relearns_an_outlet_once_it_has_grown_enough():
     assert outlets_to_relearn(arts, n_old, {}, 0.1) == {None}  # a grew by 5 %, the unnamed group by 10 %
     assert outlets_to_relearn(arts, n_old, {outlet_key("a"): 95}, 0.1) == {"a", None}  # a: 105 >= 1.1 x 95
     assert outlets_to_relearn(arts, n_old, {outlet_key(None): 51}, 0.1) == set()
+
+
+def test_top_rows_in_chunks_equals_a_full_sort():
+    from pipeline.cluster.place import _top_rows
+
+    rng = np.random.default_rng(0)
+    q, x = rng.normal(size=(7, 16)).astype(np.float32), rng.normal(size=(50, 16)).astype(np.float32)
+    full = np.argsort(-(q @ x.T), axis=1, kind="stable")
+    for k, chunk in [(5, 8), (5, 3), (1, 50), (60, 7)]:
+        np.testing.assert_array_equal(_top_rows(q, x, k, chunk=chunk), full[:, : min(k, 50)])

@@ -159,19 +159,27 @@ def theme_floor(loo: np.ndarray) -> float:
 
 
 def _top_rows(q: np.ndarray, x: np.ndarray, k: int, chunk: int = 8192) -> np.ndarray:
-    """(n_q, k) rows of ``x`` most similar to each row of ``q`` (exact, in chunks of ``x``), most similar first."""
+    """(n_q, k) rows of ``x`` most similar to each row of ``q`` (exact, in chunks of ``x``), most similar first.
+
+    Each chunk's own top ``k`` are merged into the running best (no index array the size of a chunk is made)."""
     k = min(k, x.shape[0])
     if k <= 0:
         return np.zeros((q.shape[0], 0), dtype=np.int64)
-    best_s = np.full((q.shape[0], 0), -np.inf)
+    best_s = np.full((q.shape[0], 0), -np.inf, dtype=np.float32)
     best_i = np.zeros((q.shape[0], 0), dtype=np.int64)
     for a in range(0, x.shape[0], chunk):
         s = q @ x[a : a + chunk].T
+        if s.shape[1] > k:
+            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+            s = np.take_along_axis(s, part, 1)
+        else:
+            part = np.broadcast_to(np.arange(s.shape[1]), s.shape)
         s_all = np.concatenate([best_s, s], axis=1)
-        i_all = np.concatenate([best_i, np.arange(a, a + s.shape[1])[None, :].repeat(q.shape[0], 0)], axis=1)
-        kk = min(k, s_all.shape[1])
-        part = np.argpartition(-s_all, kk - 1, axis=1)[:, :kk]
-        best_s, best_i = np.take_along_axis(s_all, part, 1), np.take_along_axis(i_all, part, 1)
+        i_all = np.concatenate([best_i, part + a], axis=1)
+        if s_all.shape[1] > k:
+            keep = np.argpartition(-s_all, k - 1, axis=1)[:, :k]
+            s_all, i_all = np.take_along_axis(s_all, keep, 1), np.take_along_axis(i_all, keep, 1)
+        best_s, best_i = s_all, i_all
     order = np.argsort(-best_s, axis=1, kind="stable")
     return np.take_along_axis(best_i, order, 1)
 
@@ -188,7 +196,8 @@ def _theme_cosines(v, x, state: PlacementState) -> np.ndarray:
 
 
 def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence[str | None] | None,
-          state: PlacementState, vectors: np.ndarray) -> list[dict]:
+          state: PlacementState, vectors: np.ndarray, *, neighbours: np.ndarray | None = None,
+          entity_vectors=None) -> list[dict]:
     """Where each new article goes: ``[{"theme": id | None, "story": id | None, "theme_similarity",
     "story_similarity"}, ...]`` in input order (``theme: None`` = unplaced; ``story: None`` in a theme = a new
     story of that theme). The rule and its thresholds are in this module's docstring.
@@ -200,6 +209,8 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     new_dates : ISO dates or None
     state : the :class:`PlacementState` of the run being updated
     vectors : ndarray of shape (n_existing, dim), the run's article vectors in ``state.ids`` order
+    neighbours, entity_vectors : optional, what :func:`placement_inputs` gives for the same new articles (a caller
+        that extends the state with them too computes them once)
     """
     from pipeline.cluster import stories
     from pipeline.cluster.entities import EntityVectors
@@ -216,14 +227,15 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     k_story = state.knn_story.shape[1]
-    near = _top_rows(v, x, k_story - 1)
+    near = _top_rows(v, x, k_story - 1) if neighbours is None else np.asarray(neighbours)[:, : max(k_story - 1, 0)]
     vs = (v + x[near].sum(axis=1)) / k_story if k_story > 1 else v
     vs = vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
     out = [{"theme": None, "story": None, "theme_similarity": None, "story_similarity": None} for _ in range(len(v))]
     if not state.theme_ids:
         return out
     cos = _theme_cosines(v, x, state)
-    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
+    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts) \
+        if entity_vectors is None else entity_vectors
     days = stories.parse_days(new_dates, len(v))
     event = state.event_rows(len(x))  # the members' story vectors are smoothed from these rows, as built
     t_story = float(state.params["story_threshold"])
@@ -246,6 +258,20 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
             if scores[r, j] >= t_story - 1e-9:
                 out[i]["story"] = state.story_ids[s_idx[j]]
     return out
+
+
+def placement_inputs(new_vectors: np.ndarray, new_texts: Sequence[str], state: PlacementState,
+                     vectors: np.ndarray) -> dict:
+    """``neighbours`` (the ``k_story - 1`` most similar existing rows of each new article) and ``entity_vectors``
+    of the new articles, as :func:`place` computes them."""
+    from pipeline.cluster.entities import EntityVectors
+
+    v = np.asarray(new_vectors, dtype=np.float32)
+    x = np.asarray(vectors, dtype=np.float32)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return {"neighbours": _top_rows(v, x, state.knn_story.shape[1] - 1),
+            "entity_vectors": EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)}
 
 
 def _pairwise(parts, k: int) -> np.ndarray:
