@@ -100,9 +100,14 @@ def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- methods
 
 
+#: extra keyword arguments of every call of ours (``--theme-date-horizon``)
+_OURS_KW: dict = {}
+
+
 def ours(vectors, rows, **kw) -> tuple[list, list]:
     """(theme of each article, story of each article); -1 = unclustered. Called as the cluster stage calls it:
     content sentences, titles, dates and outlet names."""
+    kw = {**_OURS_KW, **kw}
     from pipeline.cluster import cluster_articles
     from pipeline.runner import content_text
 
@@ -206,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bertopic-seeds", type=int, default=3, help="UMAP seeds averaged for BERTopic (0 = skip)")
     ap.add_argument("--no-baselines", action="store_true", help="only our rows (quick checks)")
     ap.add_argument("--synthetic-seeds", type=int, default=3, help="synthetic event streams (0 = skip)")
+    ap.add_argument("--theme-date-horizon", type=float, default=None,
+                    help="days of the themes' date term (default: cluster_articles' own; 0 = off)")
     args = ap.parse_args(argv)
+    if args.theme_date_horizon is not None:
+        _OURS_KW["theme_date_horizon"] = args.theme_date_horizon
     if args.synthetic_seeds:
         compare_synthetic(args.synthetic_seeds, 0 if args.no_baselines else min(args.bertopic_seeds, 1))
     if not DATA.is_dir():

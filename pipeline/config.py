@@ -74,6 +74,7 @@ class ClusterConfig(_Section):
     min_size: int = Field(2, ge=1)
     n_keywords: int = Field(10, ge=1, le=100)
     random_state: int = 0
+    theme_date_horizon: float | None = Field(365.0, ge=0, description="days; theme date term (null/0: off)")
 
 
 class SummarizeConfig(_Section):

@@ -378,6 +378,7 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
             min_size=c.min_size,
             n_keywords=c.n_keywords,
             random_state=c.random_state,
+            theme_date_horizon=c.theme_date_horizon,
             previous=previous,
             return_state=True,
             mapper=_engine(cfg).mapper,

@@ -175,7 +175,8 @@ def _cluster_pool(x: np.ndarray, articles: list[dict], cfg: Config, previous: di
         titles=[a.get("title") or "" for a in articles], dates=[a.get("date") for a in articles],
         exclude_terms=sorted({a["source"] for a in articles if a.get("source")}), n_themes=c.n_themes,
         threshold=c.threshold, story_threshold=c.story_threshold, min_size=c.min_size, n_keywords=c.n_keywords,
-        random_state=c.random_state, previous=previous, return_state=return_state,
+        random_state=c.random_state, theme_date_horizon=c.theme_date_horizon, previous=previous,
+        return_state=return_state,
     )
 
 
@@ -194,7 +195,7 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
 
     from pipeline.cluster import PlacementState, parse_days
     from pipeline.cluster.entities import EntityVectors
-    from pipeline.cluster.place import _top_rows, theme_floor
+    from pipeline.cluster.place import _top_rows, member_similarity, theme_floor
     from pipeline.cluster.tree import _smooth_from
 
     new = articles[n_old:]
@@ -227,20 +228,19 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
     old_floor = dict(zip(state.theme_ids, state.theme_floor.tolist()))
     old_members = {tid: int((state.theme == ti).sum()) for ti, tid in enumerate(state.theme_ids)}
     floor = np.full(len(clusters["themes"]), -1.0)
+    days = np.concatenate([state.days, parse_days([a.get("date") for a in new], len(new))])
     for ti, t in enumerate(clusters["themes"]):
         if t["id"] in old_floor and old_members[t["id"]] == len(t["articles"]):
             floor[ti] = old_floor[t["id"]]
         elif len(t["articles"]) > 1:
             rows = np.sort([row[m["id"]] for m in t["articles"]])
-            own = xn[rows].astype(np.float64)
-            tot = own.sum(axis=0)
-            floor[ti] = theme_floor((own @ tot - np.einsum("ij,ij->i", own, own)) / (len(rows) - 1))
+            floor[ti] = theme_floor(member_similarity(xn[rows]))
     return PlacementState(
         [a["id"] for a in articles], theme, story, [t["id"] for t in clusters["themes"]], story_ids,
         np.asarray(story_theme, dtype=np.int64), np.vstack([state.knn_story, knn_story]).astype(np.int32),
         np.vstack([state.knn_snn, knn_snn]).astype(np.int32), sp.vstack([state.entities, ev]).tocsr(),
         state.vocabulary, state.idf, state.exclude,
-        np.concatenate([state.days, parse_days([a.get("date") for a in new], len(new))]), floor, state.params,
+        days, floor, state.params,
         state.event_rows(len(articles)))
 
 

@@ -436,10 +436,13 @@ def test_place_new_articles_by_the_build_rule():
         right_story += g["story"] == story_of[sib[0]]
     # a held-out article is below its theme's floor (less like it than every member) about 1 time in |theme| + 1
     assert right_theme >= len(new) - 2 and right_story >= right_theme - 1, (right_theme, right_story, len(new))
-    # an article with its story's names but far from its dates and numbers no longer fits the story
+    # an article with its story's names but far from its dates and numbers no longer fits the story; months away
+    # it still fits the theme (the theme date term is 0.0025 at 6 months), years away it does not
     i = int(new[0])
-    far = place(x[[i]], ["Nothing in common."], ["2019-06-01"], state, x[keep])[0]
+    far = place(x[[i]], ["Nothing in common."], ["2017-08-01"], state, x[keep])[0]
     assert far["theme"] == got[0]["theme"] and far["story_similarity"] < got[0]["story_similarity"]
+    years = place(x[[i]], [new_texts[0]], ["2027-02-01"], state, x[keep])[0]
+    assert years["theme"] is None and years["theme_similarity"] < got[0]["theme_similarity"] - 0.9
 
 
 def test_place_rejects_mismatched_inputs():
@@ -476,3 +479,74 @@ def test_story_time_kernel_and_neutral_dates():
         want = np.exp(-((days[i] - days[j]) ** 2) / (2 * TIME_WIDTH_DAYS ** 2))
         assert k[i, j] == pytest.approx(want, abs=0.02), (i, j, k[i, j], want)
     assert not k[4].any() and not k[5].any()
+
+
+def test_theme_date_term_splits_look_alike_news_years_apart():
+    """One blob of near-identical texts, half dated 2004-05 and half 2011-12: two themes with dates (the theme date
+    term, 0.01 * (dt / 365 d)^2 = 0.49 at 7 years, outweighs their look-alike text), one theme without dates or with
+    the term off; themes a few months long stay whole."""
+    x, texts, ids, gold = make(n_per=(16, 10, 8, 6, 5))
+    rng = np.random.default_rng(3)
+    blob = [i for i, g in enumerate(gold) if g == 0]
+    early = set(blob[::2])
+    dates = []
+    for i, g in enumerate(gold):
+        day = int(rng.integers(0, 120))  # every group spreads over four months
+        year = 2004 if i in early else 2011
+        dates.append(f"{year + day // 365}-{1 + (day % 365) // 31:02d}-{1 + day % 28:02d}")
+    res, state = cluster_articles(x, texts, ids, dates=dates, return_state=True)
+    dated = assignment(res)
+    undated = assignment(cluster_articles(x, texts, ids))
+    off = assignment(cluster_articles(x, texts, ids, dates=dates, theme_date_horizon=None))
+    assert off == undated  # the term off: dates change no theme
+    for got in (undated, dated):  # the other blobs are whole and pure either way
+        for g in range(1, 5):
+            rows = [ids[i] for i in range(len(ids)) if gold[i] == g]
+            assert len({got[r] for r in rows}) == 1 and got[rows[0]] is not None
+    assert len({undated[ids[i]] for i in blob}) == 1  # without dates the look-alike blob is one theme
+    theme_early = {dated[ids[i]] for i in early}
+    theme_late = {dated[ids[i]] for i in blob if i not in early}
+    assert len(theme_early) == len(theme_late) == 1 and theme_early != theme_late and None not in theme_early
+    # an update places a look-alike article by the same rule: into the theme of its own years
+    from pipeline.cluster import place
+
+    i = blob[0]
+    got = place(x[[i, i]], [texts[i]] * 2, ["2005-02-01", "2012-02-01"], state, x)
+    assert [g["theme"] for g in got] == [theme_early.pop(), theme_late.pop()], got
+
+
+def test_theme_date_term_is_exact_and_neutral_when_undated():
+    from pipeline.cluster.dates import date_parts, group_date_term, pair_penalty
+    from pipeline.cluster.stories import parse_days
+
+    days = parse_days(["2004-12-26", "2005-01-10", None, "2010-01-12", "2010-03-18", "bad date"], 6)
+    parts = date_parts(days, 365.0)
+    term = sum(w * (f @ f.T) for f, w in parts)
+    dt = days[:, None] - days[None, :]
+    want = np.where(np.isfinite(dt), -pair_penalty(np.nan_to_num(dt), 365.0), 0.0)
+    np.testing.assert_allclose(term, want, atol=1e-9)
+    assert want[0, 3] == pytest.approx(-0.01 * (1843 / 365) ** 2) and want[0, 1] > -0.0001  # 5 years; 15 days
+    assert not term[2].any() and not term[5].any()  # an undated article: no term with anyone
+    # the group sums give the mean over a group (what the tree, polish and placement use)
+    got = group_date_term(days[:2], days[2:], np.array([0, 0, 1, -1]), 2, 365.0)
+    np.testing.assert_allclose(got, [[want[0, 3], want[0, 4]], [want[1, 3], want[1, 4]]], atol=1e-9)
+    assert not date_parts(days, None) and not date_parts(np.full(3, np.nan), 365.0)
+    assert not group_date_term(days[:2], days[2:], np.array([0, 0, 1, -1]), 2, None).any()
+
+
+def test_cluster_state_v2_loads_without_the_date_term():
+    from pipeline.cluster import PlacementState, place
+
+    x, texts, dates, _gt, _gs = make_events(per=6)
+    ids = [f"a{i:04d}" for i in range(len(x))]
+    _res, state = cluster_articles(x, texts, ids, dates=dates, return_state=True)
+    assert state.params["theme_date_horizon"] == 365.0
+    state.params = {k: v for k, v in state.params.items() if k != "theme_date_horizon"} | {"version": 2}
+    old = PlacementState.from_bytes(state.to_bytes())  # built before the date term: placed without it
+    assert old.params["theme_date_horizon"] is None and old.params["version"] == 3
+    near = place(x[:1], texts[:1], [dates[0]], old, x)[0]
+    far = place(x[:1], texts[:1], ["2030-01-01"], old, x)[0]
+    assert near["theme"] == far["theme"] and near["theme_similarity"] == far["theme_similarity"]
+    state.params["version"] = 1
+    with pytest.raises(ClusterError, match="version 1"):
+        PlacementState.from_bytes(state.to_bytes())

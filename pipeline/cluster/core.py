@@ -6,12 +6,15 @@ Themes and stories are cuts of **group-average (UPGMA) merge trees**. (1) *Neigh
 neighbours (at most a tenth of the articles; UMAP's and so BERTopic's default neighbourhood), taken on vectors
 smoothed over 5 neighbours (the mean of each article's nearest vectors, which steadies the lists). (2) *Theme tree*:
 two articles are as similar as 0.75 x the fraction of neighbours they share (**shared-nearest-neighbour**
-similarity, Jarvis & Patrick 1973; Ertoz et al. 2003) + 0.25 x their cosine similarity. Group-average linkage on
+similarity, Jarvis & Patrick 1973; Ertoz et al. 2003) + 0.25 x their cosine similarity, less the **date term**
+when both are dated (:mod:`pipeline.cluster.dates`: 0.01 x (dt / 1 year)^2, so nothing within months, 0.25 at five
+years, 1 at ten; ``theme_date_horizon``, None = off). Group-average linkage on
 group sums: up to 2,000 articles every article is a leaf; above, spherical k-means micro-clusters are the leaves,
-so no articles x articles matrix is ever built. Under 30 articles the tree is on cosine similarity alone.
+so no articles x articles matrix is ever built. Under 30 articles the tree is on cosine similarity alone (and dates).
 (3) *Automatic theme cut*: the threshold on a 0.01 grid with the best mean **silhouette** on the articles' own
-vectors. (4) *Polish*: an article whose mean theme similarity to every theme is below the cut is left out
-(unclustered); then each member moves to the theme its own vector is most similar to on average.
+vectors (cosine, plus the date term). (4) *Polish*: an article whose mean theme similarity to every theme is below
+the cut is left out (unclustered); then each member moves to the theme its own vector is most similar to on average
+(cosine plus the date term).
 (5) *Stories* (:mod:`pipeline.cluster.stories`): inside each theme, a group-average tree on the **story
 similarity** -- smoothed-vector cosine + shared names, places and numbers (entity TF-IDF) + a Gaussian time kernel
 on the articles' dates -- cut at a fixed threshold measured on ECB+, polished the same way.
@@ -31,6 +34,7 @@ import numpy as np
 
 from pipeline.cluster import stories, tree
 from pipeline.cluster.cuts import GRID_STEP, REFINE_ITERATIONS, _dense_groups, _refine, _silhouette_basis, _silhouettes
+from pipeline.cluster.dates import THEME_DATE_HORIZON_DAYS, date_parts
 from pipeline.cluster.entities import EntityVectors, exclude_words
 from pipeline.cluster.errors import ClusterError, _check
 from pipeline.cluster.ids import _assign_ids
@@ -58,7 +62,7 @@ def _members(rows: np.ndarray, x: np.ndarray, ids: Sequence[str]) -> list[dict]:
 
 
 def _validate(x, texts, ids, titles, dates, n_themes, threshold, story_threshold, min_size, n_keywords,
-              previous) -> list[str]:
+              previous, theme_date_horizon=None) -> list[str]:
     _check("vectors.ndim", getattr(x, "ndim", None), x.ndim == 2, "2 (n_articles, dim)")
     n = x.shape[0]
     for name, seq in (("texts", texts), ("ids", ids), ("titles", titles), ("dates", dates)):
@@ -77,6 +81,9 @@ def _validate(x, texts, ids, titles, dates, n_themes, threshold, story_threshold
                    f"a similarity in [{lo}, {hi}]")
     if n_themes is not None and threshold is not None:
         raise ClusterError(f"n_themes={n_themes} and threshold={threshold} should not both be set.")
+    if theme_date_horizon is not None:
+        _check("theme_date_horizon", theme_date_horizon, isinstance(theme_date_horizon, (int, float, np.floating))
+               and math.isfinite(theme_date_horizon) and theme_date_horizon >= 0, "a number of days >= 0 (0: off)")
     _check("min_size", min_size, isinstance(min_size, (int, np.integer)) and min_size >= 1, ">= 1")
     _check("n_keywords", n_keywords, isinstance(n_keywords, (int, np.integer)) and n_keywords >= 1, ">= 1")
     if previous is not None and not (isinstance(previous, dict) and isinstance(previous.get("themes"), list)):
@@ -89,7 +96,8 @@ def _validate(x, texts, ids, titles, dates, n_themes, threshold, story_threshold
 class _Space:
     """The shared geometry of one run: raw and smoothed vectors, leaves, neighbour lists, the theme similarity."""
 
-    def __init__(self, x: np.ndarray, random_state: int, mapper=None):
+    def __init__(self, x: np.ndarray, random_state: int, mapper=None, days: np.ndarray | None = None,
+                 date_horizon: float | None = None):
         n = x.shape[0]
         self.x = x
         n_leaves = min(n, max(tree.MAX_LEAVES, min(tree.LEAVES_CAP, n // tree.LEAF_SIZE)))
@@ -104,6 +112,9 @@ class _Space:
         else:
             self.knn_snn = np.zeros((n, 0), dtype=np.int64)
             self.v = [(x, 1.0)]
+        #: the date term (:mod:`pipeline.cluster.dates`) as (column, weight) parts; [] when off or undated
+        self.dates = date_parts(days if days is not None else np.full(n, np.nan), date_horizon)
+        self.v = self.v + self.dates
 
     @property
     def m(self) -> int:
@@ -124,7 +135,9 @@ def _themes(sp_: _Space, n_themes, threshold, min_size: int, random_state: int):
         g = _cut(merges, m, t_theme)[leaf]
     else:
         grid = np.round(np.arange(GRID_STEP, 1.0, GRID_STEP), 4)
-        basis = _silhouette_basis(x, sp_.sums, leaf, random_state)  # the cut is judged on the articles' own vectors
+        # the cut is judged on the articles' own vectors (and their dates)
+        basis = _silhouette_basis(x, sp_.sums, leaf, random_state,
+                                  [(f, _group_sums(leaf, m, f), w) for f, w in sp_.dates])
         sil = _silhouettes(basis, sizes=sp_.sizes, merges=merges, grid=grid)
         best = int(np.argmax(sil))
         t_theme = float(grid[best])
@@ -136,7 +149,7 @@ def _themes(sp_: _Space, n_themes, threshold, min_size: int, random_state: int):
         lab[rows] = j
     if n_themes is None:  # with n_themes the count is the contract: no polish that could dissolve a theme
         lab = _refine(sp_.v, lab, t_theme, REFINE_ITERATIONS)
-        lab = _refine(x, lab, -np.inf, REFINE_ITERATIONS, keep_out=True)
+        lab = _refine([(x, 1.0)] + sp_.dates, lab, -np.inf, REFINE_ITERATIONS, keep_out=True)
     theme_rows, rest = _dense_groups(lab, min_size)
     return theme_rows, rest, t_theme, chosen
 
@@ -182,6 +195,7 @@ def cluster_articles(
     min_size: int = 2,
     n_keywords: int = 10,
     random_state: int = 0,
+    theme_date_horizon: float | None = THEME_DATE_HORIZON_DAYS,
     previous: dict | None = None,
     return_state: bool = False,
     mapper=None,
@@ -198,7 +212,8 @@ def cluster_articles(
     titles : sequence of length n_articles, optional
         Prepended to the texts for keywords and entities.
     dates : sequence of length n_articles, optional
-        ISO dates (or date-times) of the articles, ``None`` where unknown: the stories' time kernel.
+        ISO dates (or date-times) of the articles, ``None`` where unknown: the stories' time kernel and the
+        themes' date term.
     exclude_terms : sequence of str
         Outlet names: their words are never keywords, labels or entities.
     n_themes : int, optional
@@ -209,6 +224,9 @@ def cluster_articles(
         Override of the story cut (mean story similarity, default ``STORY_THRESHOLD``).
     min_size, n_keywords, random_state, previous
         Smallest theme; keyphrases per group; seed of the micro-clustering; an earlier result whose ids carry over.
+    theme_date_horizon : float or None
+        Horizon ``H`` in days of the theme date term (:mod:`pipeline.cluster.dates`): two dated articles ``dt``
+        days apart lose ``(dt / H) ** 4`` of theme similarity (default one year); None or 0: themes ignore dates.
     return_state : bool
         Also return the :class:`pipeline.cluster.place.PlacementState` of this result.
     mapper : callable, optional
@@ -223,7 +241,7 @@ def cluster_articles(
     """
     x = np.asarray(vectors)
     ids = _validate(x, texts, ids, titles, dates, n_themes, threshold, story_threshold, min_size, n_keywords,
-                    previous)
+                    previous, theme_date_horizon)
     n = x.shape[0]
     x = x.astype(np.float32, copy=True)
     if n:
@@ -239,7 +257,8 @@ def cluster_articles(
         params.update(theme_threshold=None, story_threshold=None, chosen_by="too few articles")
         result = {"themes": [], "unclustered": list(ids), "params": params}
         return (result, None) if return_state else result
-    space = _Space(x, random_state, mapper)
+    horizon = float(theme_date_horizon) if theme_date_horizon else None
+    space = _Space(x, random_state, mapper, days, horizon)
     theme_rows, rest, t_theme, chosen = _themes(space, n_themes, threshold, min_size, random_state)
     if len(theme_rows) == 0:
         warnings.warn("no theme found: all articles listed as unclustered.", stacklevel=2)
@@ -254,6 +273,7 @@ def cluster_articles(
         n_leaves=space.m, shared_neighbours=space.k_snn if space.k_snn >= 3 else None,
         shared_neighbour_weight=SNN_WEIGHT if space.k_snn >= 3 else 0.0,
         story_smoothing_neighbours=space.k_story, dated_articles=int(np.isfinite(days).sum()),
+        theme_date_horizon_days=horizon,
         n_themes=len(themes), n_unclustered=int(len(rest)),
     )
     result = {"themes": themes, "unclustered": [ids[i] for i in sorted(rest.tolist())], "params": params}

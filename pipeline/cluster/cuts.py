@@ -15,16 +15,22 @@ STORY_SILHOUETTE_RATIO = 0.9
 #: Passes of the group-average polish after each cut.
 REFINE_ITERATIONS = 5
 
-def _silhouette_basis(x: np.ndarray, sums: np.ndarray, leaf: np.ndarray, random_state: int) -> tuple:
+def _silhouette_basis(x: np.ndarray, sums: np.ndarray, leaf: np.ndarray, random_state: int,
+                      extra: list = ()) -> tuple:
     """What every silhouette curve of one set of leaves needs: (scored rows' leaves, their similarity sums to each
-    leaf, their self-similarities). Above ``SILHOUETTE_SAMPLE`` articles a fixed random sample of them is scored."""
+    leaf, their self-similarities). Above ``SILHOUETTE_SAMPLE`` articles a fixed random sample of them is scored.
+    ``extra``: more similarity terms as ``(features (n, f), their leaf sums (m, f), weight)`` (the date term)."""
     n = x.shape[0]
     if n > SILHOUETTE_SAMPLE:
         rows = np.sort(np.random.default_rng(random_state).choice(n, size=SILHOUETTE_SAMPLE, replace=False))
     else:
         rows = np.arange(n)
     p = x[rows].astype(np.float64) @ sums.T  # (s, m)
-    return leaf[rows], p, np.einsum("ij,ij->i", x[rows], x[rows], dtype=np.float64)
+    self_sim = np.einsum("ij,ij->i", x[rows], x[rows], dtype=np.float64)
+    for f, f_sums, w in extra:
+        p += w * (f[rows] @ f_sums.T)
+        self_sim += w * np.einsum("ij,ij->i", f[rows], f[rows])
+    return leaf[rows], p, self_sim
 
 
 def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndarray) -> np.ndarray:
@@ -95,7 +101,8 @@ def _refine(x, lab: np.ndarray, threshold: float, iterations: int, chunk: int = 
         sums_t = []
         for xp, _w in parts:
             sums = _group_sums(cur[rows_in], k, xp[rows_in])
-            sums_t.append(sums.T.tocsr() if sp.issparse(xp) else sums.T.astype(np.float32))
+            # float32 for the float32 vectors; float64 columns (the date term's moments) keep their precision
+            sums_t.append(sums.T.tocsr() if sp.issparse(xp) else sums.T.astype(np.result_type(xp.dtype, np.float32)))
         new = np.full(n, -1)
         for a in range(0, n, chunk):
             own = cur[a : a + chunk]
