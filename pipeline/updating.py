@@ -5,8 +5,10 @@ update leaves the folder as it was; the next use of the folder finishes a commit
 
 1. checks the folder was made with the same config and model (one line and exit 1 if not);
 2. ingests only the new inputs (an input file already read by the run or an earlier update is skipped; a new article
-   that duplicates an earlier one joins its sources) — :func:`pipeline.ingest.ingest_more`;
-3. embeds only the new articles (the vector cache makes even that free for texts seen before);
+   that duplicates an earlier one joins its sources) — :func:`pipeline.ingest.ingest_more`; the house text of the
+   outlets with news is learned again over all their articles and earlier articles whose spans change are re-marked
+   (:func:`pipeline.ingest.update.relearn_house_text`);
+3. embeds only the new articles and the re-marked ones (the vector cache makes texts seen before free);
 4. places each new article in an existing theme and story by the rule that built them
    (:func:`pipeline.cluster.place`), else puts it in the pool (the run's unclustered articles + the
    unplaced new ones) from which new themes and stories are formed with the cluster stage itself. While the run

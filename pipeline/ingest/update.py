@@ -4,6 +4,9 @@ duplicates an earlier article joins that article's sources instead of becoming a
 Earlier articles are found through the run folder's dedupe index (``index/minhash.npy``: MinHash signatures,
 ``index/content.npy``: content keys), so nothing earlier is re-read or re-hashed; the house text of the new records is
 learned from them together with up to ``CONTEXT_PER_SOURCE`` of the latest earlier articles of each of their outlets.
+Then :func:`relearn_house_text` learns the house text of those outlets over all their articles, earlier and new, as a
+one-shot ingest of the same articles would (in the placement regime once an outlet has grown by ``RELEARN_GROWTH``),
+and re-marks the articles whose spans change (text and offsets never change).
 """
 
 from __future__ import annotations
