@@ -115,6 +115,19 @@ def ids_kept(before: dict, after: dict) -> tuple[int, int]:
     return kept, n
 
 
+def same_articles(one: Path, stream: Path) -> str:
+    """How the streamed run's articles differ from the one-shot run's: ids, house-text spans, sources."""
+    def load(out: Path) -> dict:
+        return {a["id"]: a for a in map(json.loads, (out / "articles.jsonl").read_text(encoding="utf-8").splitlines())}
+
+    a, b = load(one), load(stream)
+    both = a.keys() & b.keys()
+    spans = sum((a[k]["boilerplate"], a[k]["sentences"]) != (b[k]["boilerplate"], b[k]["sentences"]) for k in both)
+    sources = sum(len(a[k]["sources"]) != len(b[k]["sources"]) for k in both)
+    return (f"articles: {len(both)} in both, {len(a.keys() - b.keys())} only one-shot, {len(b.keys() - a.keys())} "
+            f"only streamed; {spans} with other house-text spans, {sources} with other sources")
+
+
 def stream_vs_oneshot(name: str, batches: int, policies: dict, cfg, tmp: Path, first: float = 0.0) -> None:
     rows, label, suffix = load_set(name)
     order = "by date" if sum(bool(r.get("date") or r.get("publish_date")) for r in rows) > len(rows) // 2 else "random order"
@@ -167,6 +180,7 @@ def stream_vs_oneshot(name: str, batches: int, policies: dict, cfg, tmp: Path, f
         print(f"  {pname:<34} {k2:>6} {q} {agree:>6.3f} {f'{kept}/{total}':>10} {mode_s:>14} {total_t:>7.1f}s "
               f"{total_t / t_one:>5.2f}x")
         print(f"  {'':<34} update stages in all: " + ", ".join(f"{k_} {v:.1f} s" for k_, v in stage.items()))
+        print(f"  {'':<34} {same_articles(one, stream)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

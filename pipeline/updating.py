@@ -5,8 +5,10 @@ update leaves the folder as it was; the next use of the folder finishes a commit
 
 1. checks the folder was made with the same config and model (one line and exit 1 if not);
 2. ingests only the new inputs (an input file already read by the run or an earlier update is skipped; a new article
-   that duplicates an earlier one joins its sources) — :func:`pipeline.ingest.ingest_more`;
-3. embeds only the new articles (the vector cache makes even that free for texts seen before);
+   that duplicates an earlier one joins its sources) — :func:`pipeline.ingest.ingest_more`; the house text of the
+   outlets with news is learned again over all their articles and earlier articles whose spans change are re-marked
+   (:func:`pipeline.ingest.update.relearn_house_text`);
+3. embeds only the new articles and the re-marked ones (the vector cache makes texts seen before free);
 4. places each new article in an existing theme and story by the rule that built them
    (:func:`pipeline.cluster.place`), else puts it in the pool (the run's unclustered articles + the
    unplaced new ones) from which new themes and stories are formed with the cluster stage itself. While the run
@@ -41,6 +43,10 @@ from pipeline.runner import (
 #: Config keys that do not change what a run folder holds (speed, caches, display): an update may differ in them.
 FREE_KEYS = ("embed.threads", "embed.batch_size", "embed.cache_dir", "embed.use_cache", "report.", "evaluate.",
              "update.", "engine", "ray.")
+
+
+#: Per outlet, how many articles it had when its house text was last learned over all of them (by an update).
+HOUSE_TEXT = "index/house_text.json"
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -121,6 +127,37 @@ def _concat_rows(run: RunFolder, name: str, extra: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(old), extra.astype(old.dtype, copy=False)]) if len(extra) else np.asarray(old)
 
 
+def _embed_update(run: RunFolder, articles: list[dict], n_old: int, remarked: list[int], embedder,
+                  cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Article vectors, sentence rows and sentence vectors of the collection after an update: the new articles
+    (rows ``n_old:``) are embedded and appended; the earlier articles whose house text changed (``remarked``) are
+    embedded again (their unchanged sentences come from the vector cache) and their rows replaced."""
+    todo = articles[n_old:] + [articles[i] for i in remarked]
+    emb = embed_articles(todo, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences) if todo else None
+    n_new = len(articles) - n_old
+    if emb is None:
+        emb = {"article_vectors": np.zeros((0, 0), np.float32), "sentence_rows": np.zeros((0, 2), np.int32),
+               "sentence_vectors": np.zeros((0, 0), np.float32)}
+    where = np.concatenate([np.arange(n_old, len(articles)), np.asarray(remarked, dtype=np.int64)]).astype(np.int32)
+    rows_add = emb["sentence_rows"].copy()
+    if len(rows_add):
+        rows_add[:, 0] = where[rows_add[:, 0]]
+    x = _concat_rows(run, A.ARTICLE_VECTORS, emb["article_vectors"][:n_new])
+    sent_rows = _concat_rows(run, A.SENTENCE_ROWS, rows_add)
+    sent_vecs = _concat_rows(run, A.SENTENCE_VECTORS, emb["sentence_vectors"])
+    if remarked:
+        x[remarked] = emb["article_vectors"][n_new:]
+        old_rows = len(sent_rows) - len(rows_add)
+        gone = np.zeros(len(articles), dtype=bool)
+        gone[remarked] = True
+        keep = np.ones(len(sent_rows), dtype=bool)
+        keep[:old_rows] = ~gone[sent_rows[:old_rows, 0]]
+        sent_rows, sent_vecs = sent_rows[keep], sent_vecs[keep]
+        order = np.lexsort((sent_rows[:, 1], sent_rows[:, 0]))  # article by article, in sentence order
+        sent_rows, sent_vecs = sent_rows[order], sent_vecs[order]
+    return x, sent_rows, sent_vecs
+
+
 def _rescore(group: dict, x: np.ndarray, row_of: dict[str, int], ids: list[str]) -> None:
     """Re-order a grown group's members by similarity to its new centre, as the cluster stage orders them."""
     from pipeline.cluster.core import _members
@@ -151,7 +188,7 @@ def _doc_text(a: dict) -> str:
     return f"{title}\n{content_text(a)}" if title else content_text(a)
 
 
-def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_old: int):
+def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_old: int, aux: dict | None = None):
     """The placement state of ``clusters`` after an update in placement mode: the new articles (rows ``n_old:``)
     get neighbour lists against the earlier articles (as :func:`pipeline.cluster.place.place` computed them), their
     entities and days; every article's theme and story, and the floors of the themes whose members changed, are
@@ -169,7 +206,8 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
     old_x, v = xn[:n_old], xn[n_old:]
     self_rows = np.arange(n_old, len(articles))[:, None]
     k_story, k_snn = state.knn_story.shape[1], state.knn_snn.shape[1]
-    knn_story = np.hstack([self_rows, _top_rows(v, old_x, k_story - 1)]) if k_story > 1 else self_rows
+    near = aux["neighbours"] if aux else _top_rows(v, old_x, k_story - 1)
+    knn_story = np.hstack([self_rows, near]) if k_story > 1 else self_rows
     if k_snn:
         xs = _smooth_from(old_x, state.knn_story)
         vs = (v + old_x[knn_story[:, 1:]].sum(axis=1)) / k_story if k_story > 1 else v
@@ -177,7 +215,8 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
         knn_snn = np.hstack([self_rows, _top_rows(vs, xs, k_snn - 1)])
     else:
         knn_snn = np.zeros((len(new), 0), dtype=np.int64)
-    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform([_doc_text(a) for a in new])
+    ev = aux["entity_vectors"] if aux else \
+        EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform([_doc_text(a) for a in new])
     row = {a["id"]: i for i, a in enumerate(articles)}
     theme = np.full(len(articles), -1, dtype=np.int64)
     story = np.full(len(articles), -1, dtype=np.int64)
@@ -208,7 +247,7 @@ def extend_state(state, clusters: dict, articles: list[dict], x: np.ndarray, n_o
 
 
 def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict], row_of: dict[str, int],
-           cfg: Config, state) -> tuple[dict, dict]:
+           cfg: Config, state, aux: dict | None = None) -> tuple[dict, dict]:
     """Incremental placement by :func:`pipeline.cluster.place.place`; returns the new clusters dict and counts."""
     import copy
 
@@ -216,7 +255,7 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
 
     n_old = len(articles) - len(new)
     placed = place(np.asarray(x[n_old:]), [_doc_text(a) for a in new], [a.get("date") for a in new], state,
-                   np.asarray(x[:n_old])) if new else []
+                   np.asarray(x[:n_old]), **(aux or {})) if new else []
     where = [None if p["theme"] is None else (p["theme"], p["story"]) for p in placed]
     out = copy.deepcopy(clusters)
     themes = {t["id"]: t for t in out["themes"]}
@@ -301,8 +340,9 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
 
 
 def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: list[dict], sent_vecs, sent_rows,
-                 cfg: Config, have=None, fetch=None) -> list[dict]:
-    """Summary items for ``clusters``: old items reused where the members did not change."""
+                 cfg: Config, have=None, fetch=None, stale: set[str] = frozenset()) -> list[dict]:
+    """Summary items for ``clusters``: old items reused where the members did not change and none of the articles a
+    summary draws on is in ``stale`` groups (their house text changed)."""
     old_items = {t["id"]: t for t in old_doc.get("themes", [])}
     old_story = {s["id"]: s for t in old_doc.get("themes", []) for s in t.get("stories", [])}
     cap = cfg.summarize.max_articles
@@ -314,6 +354,7 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
         if cap and g["id"] in changed and old is not None and old.get("summary") is not None and \
                 set(old["articles"][:cap]) == {m["id"] for m in g["articles"][:cap]}:
             changed.discard(g["id"])
+    changed |= set(stale)
     todo = []
     for t in clusters["themes"]:
         if t["id"] in changed or any(s["id"] in changed for s in t.get("stories", [])):
@@ -346,7 +387,9 @@ def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: lis
 def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: Progress = _quiet, *,
                rebuild: bool = False, embedder=None, progress: bool = False) -> dict:
     """Add new inputs to a finished run folder; returns the ``changes.json`` dict. See the module docstring."""
-    from pipeline.ingest.update import ingest_more
+    from pipeline.ingest.update import (
+        RELEARN_GROWTH, content_keys, ingest_more, outlets_to_relearn, relearn_house_text,
+    )
 
     t0 = time.perf_counter()
     manifest = check_compatible(run, cfg)
@@ -361,16 +404,24 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     existing = run.read_jsonl(A.ARTICLES)
     index = {"minhash": np.asarray(run.read_npy(A.MINHASH_INDEX)), "content": np.asarray(run.read_npy(A.CONTENT_INDEX))}
     new, joined, report, new_index = ingest_more(files, existing, index, cfg.ingest, skipped)
-    t_ingest = time.perf_counter()
     articles = [joined.get(i, a) for i, a in enumerate(existing)] + new
+    # house text learned over the whole collection (the new articles' outlets), as a one-shot ingest would; in the
+    # placement regime only for the outlets grown by RELEARN_GROWTH since they were last learned in full (amortised)
+    placing = not rebuild and len(articles) >= cfg.update.recluster_below
+    learned_at = run.read_json(HOUSE_TEXT) if run.exists(HOUSE_TEXT) else {}
+    outlets = outlets_to_relearn(articles, len(existing), learned_at, RELEARN_GROWTH if placing else None)
+    articles, remarked, house = relearn_house_text(articles, len(existing), cfg.ingest, outlets)
+    learned_at = {**learned_at, **house.pop("learned_at", {})}
+    new = articles[len(existing):]
+    if remarked:
+        index["content"] = index["content"].copy()
+        index["content"][remarked] = content_keys([articles[i] for i in remarked])
+    new_index["content"] = content_keys(new)
+    report["house_text"] = {**house, "remarked_ids": [articles[i]["id"] for i in remarked]}
+    t_ingest = time.perf_counter()
     row_of = {a["id"]: i for i, a in enumerate(articles)}
 
-    emb = embed_articles(new, embedder, cfg.embed.article_vectors, cfg.embed.lead_sentences) if new else None
-    x = _concat_rows(run, A.ARTICLE_VECTORS, emb["article_vectors"] if emb else np.zeros((0, 0), np.float32))
-    rows_new = emb["sentence_rows"].copy() if emb else np.zeros((0, 2), np.int32)
-    rows_new[:, 0] += len(existing)
-    sent_rows = _concat_rows(run, A.SENTENCE_ROWS, rows_new)
-    sent_vecs = _concat_rows(run, A.SENTENCE_VECTORS, emb["sentence_vectors"] if emb else np.zeros((0, 0), np.float32))
+    x, sent_rows, sent_vecs = _embed_update(run, articles, len(existing), remarked, embedder, cfg)
     t_embed = time.perf_counter()
 
     old_clusters = run.read_json(A.CLUSTERS)
@@ -386,8 +437,13 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
         if old_state.ids != [a["id"] for a in existing]:
             raise PipelineError(f"{run.path(A.CLUSTER_STATE)} does not match {run.path(A.ARTICLES)}; "
                                 f"re-run `pipeline cluster --out {run.root}` or update with --rebuild")
-        clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg, old_state)
-        state = extend_state(old_state, clusters, articles, x, len(existing))
+        from pipeline.cluster.place import placement_inputs
+
+        # the new articles' neighbours and entities, computed once for placing them and for the extended state
+        aux = placement_inputs(np.asarray(x[len(existing):]), [_doc_text(a) for a in new], old_state,
+                               np.asarray(x[: len(existing)])) if new else None
+        clusters, placed = _place(old_clusters, new, x, articles, row_of, cfg, old_state, aux)
+        state = extend_state(old_state, clusters, articles, x, len(existing), aux)
         placed["mode"] = mode
     t_cluster = time.perf_counter()
 
@@ -398,9 +454,24 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     # embed.lead_sentences: the lead was embedded, the summaries' other sentences come through the cache
     # (only for the articles a rewritten summary can draw on: the `summarize.max_articles` most central members of
     # each changed group)
-    all_vecs, all_rows, have = layout_sentence_vectors(articles, sent_vecs, sent_rows)
-    fetch = lambda todo: embed_sentence_rows(articles, all_rows, todo, lambda: embedder)  # noqa: E731
-    themes = _resummarize(old_doc, clusters, set(changed), articles, all_vecs, all_rows, cfg, have, fetch)
+    cap = cfg.summarize.max_articles or None
+    # a summary drawn from an article whose house text changed may cite what is house text now: rewritten too
+    remarked_ids = {articles[i]["id"] for i in remarked}
+    stale = {g["id"] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
+             if any(m["id"] in remarked_ids for m in g["articles"][:cap])} if remarked_ids else set()
+    need = sorted({row_of[m["id"]] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
+                   if g["id"] in changed or g["id"] in stale for m in g["articles"][:cap]})
+    # the summaries see only those articles: no vector array of every sentence of the collection is made
+    sub = [articles[r] for r in need]
+    pos = np.full(len(articles), -1, dtype=np.int64)
+    pos[need] = np.arange(len(need))
+    keep = pos[sent_rows[:, 0]] >= 0 if len(sent_rows) else np.zeros(0, dtype=bool)
+    sub_rows = np.asarray(sent_rows[keep]).copy()
+    sub_rows[:, 0] = pos[sub_rows[:, 0]]
+    all_vecs, all_rows, have = layout_sentence_vectors(sub, sent_vecs[keep], sub_rows,
+                                                       dim=int(sent_vecs.shape[1]) if sent_vecs.ndim == 2 else 0)
+    fetch = lambda todo: embed_sentence_rows(sub, all_rows, todo, lambda: embedder)  # noqa: E731
+    themes = _resummarize(old_doc, clusters, set(changed), sub, all_vecs, all_rows, cfg, have, fetch, stale=stale)
     t_sum = time.perf_counter()
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -415,7 +486,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
                      "duplicates": report["duplicates"] - n_joined, "rejected": report["rejected"],
                      "total": len(articles)},
         "skipped_inputs": [s for s in skipped if s.get("reason") == "already read by this run folder"],
-        "new_articles": [a["id"] for a in new], "placement": placed,
+        "new_articles": [a["id"] for a in new], "placement": placed, "house_text": report["house_text"],
         "themes": status["themes"], "stories": status["stories"], "groups": groups,
         "counts": U.summarize_changes(groups), "merged": merged, "split": split,
         "seconds": {"ingest": round(t_ingest - t0, 3), "embed": round(t_embed - t_ingest, 3),
@@ -444,6 +515,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
         tx.write_npy(A.SENTENCE_VECTORS, sent_vecs)
         tx.write_npy(A.SENTENCE_ROWS, sent_rows)
         tx.write_json(A.EMBED_INDEX, embed_index)
+        tx.write_json(HOUSE_TEXT, learned_at)
         tx.write_json(A.CLUSTERS, clusters)
         if state is not None:
             A.atomic_write_bytes(tx.target(A.CLUSTER_STATE), state.to_bytes())

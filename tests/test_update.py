@@ -310,3 +310,103 @@ def test_run_folder_of_an_older_version_without_a_new_key(updated, tmp_path):
     _run(tmp_path, "update", str(c), "--out", str(out), *PLACE)
     res = CliRunner().invoke(app, ["update", str(c), "--out", str(out), *HASHING, "--set", "summarize.max_articles=7"])
     assert res.exit_code == 1 and "summarize.max_articles" in res.output
+
+
+# ------------------------------------------------------------------------------------ house text over the collection
+FOOTERS = {"alpha.example": "Alpha Daily is read by families across the valley every single morning.",
+           "beta.example": "Beta Wire stories are checked twice by our desk before they are sent out."}
+
+
+def _outlet_records(outlet: str, topics: list[str], n: int, start: int, day0: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for k in range(n):
+        i = start + k
+        topic = topics[k % len(topics)]
+        body = _article(topic, i, rng, day0 + k % 4)
+        paras = body["text"].split(". ")
+        text = ".\n\n".join([". ".join(paras[:2]), ". ".join(paras[2:])]).rstrip(".") + ".\n\n" + FOOTERS[outlet]
+        out.append({**body, "id": f"{outlet[0]}{i}", "text": text, "source": outlet})
+    return out
+
+
+def _house_batches(tmp_path: Path) -> tuple[Path, Path]:
+    # day 1: 6 articles of each outlet, too few for an outlet's repeats to count as house text (MIN_GROUP = 10)
+    one = _outlet_records("alpha.example", ["quake", "vote"], 6, 0, 1, 1) + \
+        _outlet_records("beta.example", ["match", "storm"], 6, 100, 1, 2)
+    # day 2: 8 more of alpha only: alpha has 14 now, its footer is house text in all of them
+    two = _outlet_records("alpha.example", ["quake", "vote"], 8, 6, 6, 3)
+    a, b = tmp_path / "h1.jsonl", tmp_path / "h2.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in one))
+    b.write_text("".join(json.dumps(r) + "\n" for r in two))
+    return a, b
+
+
+def _articles(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / A.ARTICLES).read_text().splitlines()]
+
+
+def test_update_learns_house_text_over_the_whole_outlet(tmp_path):
+    a, b = _house_batches(tmp_path)
+    out = tmp_path / "run"
+    _run(tmp_path, "run", str(a), "--out", str(out), "-q")
+    before = {x["id"]: x for x in _articles(out)}
+    footer_in = lambda art: any(FOOTERS["alpha.example"] in art["text"][s:e] for s, e in art["sentences"])  # noqa: E731
+    old_alpha = [x for x in before.values() if x["source"] == "alpha.example"]
+    assert old_alpha and all(footer_in(x) and not x["boilerplate"] for x in old_alpha)
+    _run(tmp_path, "update", str(b), "--out", str(out), "-q")
+    after = {x["id"]: x for x in _articles(out)}
+    for x in old_alpha:
+        y = after[x["id"]]
+        assert y["text"] == x["text"]  # text and offsets never change, only the spans
+        assert not footer_in(y)
+        assert any(y["text"][s:e].strip() == FOOTERS["alpha.example"] for s, e in y["boilerplate"])
+        assert y["sentences"] == [s for s in x["sentences"] if FOOTERS["alpha.example"] not in y["text"][s[0]:s[1]]]
+    for x in before.values():  # beta got nothing new: its articles are as they were
+        if x["source"] == "beta.example":
+            assert after[x["id"]] == x
+    changes = json.loads((out / A.CHANGES).read_text())
+    assert changes["house_text"]["remarked"] == len(old_alpha) == len(changes["house_text"]["remarked_ids"])
+    # the embedded sentences are those of the new spans: one row per lead sentence, none of them the footer
+    rows = np.load(out / A.SENTENCE_ROWS)
+    arts = _articles(out)
+    cfg = load_config(None, [])
+    lead = cfg.embed.lead_sentences
+    want = [(r, j) for r, art in enumerate(arts) for j in range(len(art["sentences"][:lead] if lead else
+                                                                   art["sentences"]))]
+    assert [tuple(r) for r in rows.tolist()] == want
+
+
+def test_streamed_equals_one_shot_on_a_multi_outlet_set(tmp_path):
+    a, b = _house_batches(tmp_path)
+    one, stream = tmp_path / "one", tmp_path / "stream"
+    _run(tmp_path, "run", str(a), str(b), "--out", str(one), "-q")
+    _run(tmp_path, "run", str(a), "--out", str(stream), "-q")
+    _run(tmp_path, "update", str(b), "--out", str(stream), "-q")
+    keys = ("id", "text", "date", "source", "sentences", "boilerplate")
+    assert [{k: x[k] for k in keys} for x in _articles(stream)] == [{k: x[k] for k in keys} for x in _articles(one)]
+    np.testing.assert_allclose(np.load(stream / A.ARTICLE_VECTORS), np.load(one / A.ARTICLE_VECTORS), atol=1e-6)
+    part = lambda out: sorted(sorted(m["id"] for m in t["articles"])  # noqa: E731
+                              for t in json.loads((out / A.CLUSTERS).read_text())["themes"])
+    assert part(stream) == part(one)
+
+
+def test_placement_relearns_an_outlet_once_it_has_grown_enough():
+    from pipeline.ingest.update import outlet_key, outlets_to_relearn
+
+    arts = [{"source": "a"}] * 100 + [{"source": None}] * 50 + [{"source": "a"}] * 5 + [{"source": None}] * 5
+    n_old = 150
+    assert outlets_to_relearn(arts, n_old, {}, None) == {"a", None}  # the exact rule: every outlet with news
+    assert outlets_to_relearn(arts, n_old, {}, 0.1) == {None}  # a grew by 5 %, the unnamed group by 10 %
+    assert outlets_to_relearn(arts, n_old, {outlet_key("a"): 95}, 0.1) == {"a", None}  # a: 105 >= 1.1 x 95
+    assert outlets_to_relearn(arts, n_old, {outlet_key(None): 51}, 0.1) == set()
+
+
+def test_top_rows_in_chunks_equals_a_full_sort():
+    from pipeline.cluster.place import _top_rows
+
+    rng = np.random.default_rng(0)
+    q, x = rng.normal(size=(7, 16)).astype(np.float32), rng.normal(size=(50, 16)).astype(np.float32)
+    full = np.argsort(-(q @ x.T), axis=1, kind="stable")
+    for k, chunk in [(5, 8), (5, 3), (1, 50), (60, 7)]:
+        np.testing.assert_array_equal(_top_rows(q, x, k, chunk=chunk), full[:, : min(k, 50)])

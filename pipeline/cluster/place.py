@@ -181,19 +181,27 @@ def member_similarity(own: np.ndarray) -> np.ndarray:
 
 
 def _top_rows(q: np.ndarray, x: np.ndarray, k: int, chunk: int = 8192) -> np.ndarray:
-    """(n_q, k) rows of ``x`` most similar to each row of ``q`` (exact, in chunks of ``x``), most similar first."""
+    """(n_q, k) rows of ``x`` most similar to each row of ``q`` (exact, in chunks of ``x``), most similar first.
+
+    Each chunk's own top ``k`` are merged into the running best (no index array the size of a chunk is made)."""
     k = min(k, x.shape[0])
     if k <= 0:
         return np.zeros((q.shape[0], 0), dtype=np.int64)
-    best_s = np.full((q.shape[0], 0), -np.inf)
+    best_s = np.full((q.shape[0], 0), -np.inf, dtype=np.float32)
     best_i = np.zeros((q.shape[0], 0), dtype=np.int64)
     for a in range(0, x.shape[0], chunk):
         s = q @ x[a : a + chunk].T
+        if s.shape[1] > k:
+            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+            s = np.take_along_axis(s, part, 1)
+        else:
+            part = np.broadcast_to(np.arange(s.shape[1]), s.shape)
         s_all = np.concatenate([best_s, s], axis=1)
-        i_all = np.concatenate([best_i, np.arange(a, a + s.shape[1])[None, :].repeat(q.shape[0], 0)], axis=1)
-        kk = min(k, s_all.shape[1])
-        part = np.argpartition(-s_all, kk - 1, axis=1)[:, :kk]
-        best_s, best_i = np.take_along_axis(s_all, part, 1), np.take_along_axis(i_all, part, 1)
+        i_all = np.concatenate([best_i, part + a], axis=1)
+        if s_all.shape[1] > k:
+            keep = np.argpartition(-s_all, k - 1, axis=1)[:, :k]
+            s_all, i_all = np.take_along_axis(s_all, keep, 1), np.take_along_axis(i_all, keep, 1)
+        best_s, best_i = s_all, i_all
     order = np.argsort(-best_s, axis=1, kind="stable")
     return np.take_along_axis(best_i, order, 1)
 
@@ -215,7 +223,8 @@ def _theme_similarities(v, x, days: np.ndarray, state: PlacementState) -> np.nda
 
 
 def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence[str | None] | None,
-          state: PlacementState, vectors: np.ndarray) -> list[dict]:
+          state: PlacementState, vectors: np.ndarray, *, neighbours: np.ndarray | None = None,
+          entity_vectors=None) -> list[dict]:
     """Where each new article goes: ``[{"theme": id | None, "story": id | None, "theme_similarity",
     "story_similarity"}, ...]`` in input order (``theme: None`` = unplaced; ``story: None`` in a theme = a new
     story of that theme). The rule and its thresholds are in this module's docstring.
@@ -227,6 +236,8 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
     new_dates : ISO dates or None
     state : the :class:`PlacementState` of the run being updated
     vectors : ndarray of shape (n_existing, dim), the run's article vectors in ``state.ids`` order
+    neighbours, entity_vectors : optional, what :func:`placement_inputs` gives for the same new articles (a caller
+        that extends the state with them too computes them once)
     """
     from pipeline.cluster import stories
     from pipeline.cluster.entities import EntityVectors
@@ -242,9 +253,8 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         return []
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    xs = _smooth_from(x, state.knn_story)
     k_story = state.knn_story.shape[1]
-    near = _top_rows(v, x, k_story - 1)
+    near = _top_rows(v, x, k_story - 1) if neighbours is None else np.asarray(neighbours)[:, : max(k_story - 1, 0)]
     vs = (v + x[near].sum(axis=1)) / k_story if k_story > 1 else v
     vs = vs / np.maximum(np.linalg.norm(vs, axis=1, keepdims=True), 1e-12)
     out = [{"theme": None, "story": None, "theme_similarity": None, "story_similarity": None} for _ in range(len(v))]
@@ -252,8 +262,9 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         return out
     days = stories.parse_days(new_dates, len(v))
     cos = _theme_similarities(v, x, days, state)
-    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)
-    xe = _smooth_from(x, state.event_rows(len(x)))  # the members' story vectors, as built
+    ev = EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts) \
+        if entity_vectors is None else entity_vectors
+    event = state.event_rows(len(x))  # the members' story vectors are smoothed from these rows, as built
     t_story = float(state.params["story_threshold"])
     in_theme: dict[int, list[int]] = {}
     for i in range(len(v)):
@@ -267,13 +278,27 @@ def place(new_vectors: np.ndarray, new_texts: Sequence[str], new_dates: Sequence
         s_idx = np.flatnonzero(state.story_theme == ti)
         if not len(s_idx):
             continue
-        scores = _story_scores(np.asarray(new_rows), v, vs, ev, days, x, xe, state, s_idx)
+        scores = _story_scores(np.asarray(new_rows), v, vs, ev, days, x, event, state, s_idx)
         for r, i in enumerate(new_rows):
             j = int(np.argmax(scores[r]))
             out[i]["story_similarity"] = round(float(scores[r, j]), 4)
             if scores[r, j] >= t_story - 1e-9:
                 out[i]["story"] = state.story_ids[s_idx[j]]
     return out
+
+
+def placement_inputs(new_vectors: np.ndarray, new_texts: Sequence[str], state: PlacementState,
+                     vectors: np.ndarray) -> dict:
+    """``neighbours`` (the ``k_story - 1`` most similar existing rows of each new article) and ``entity_vectors``
+    of the new articles, as :func:`place` computes them."""
+    from pipeline.cluster.entities import EntityVectors
+
+    v = np.asarray(new_vectors, dtype=np.float32)
+    x = np.asarray(vectors, dtype=np.float32)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return {"neighbours": _top_rows(v, x, state.knn_story.shape[1] - 1),
+            "entity_vectors": EntityVectors(state.vocabulary, state.idf, frozenset(state.exclude)).transform(new_texts)}
 
 
 def _pairwise(parts, k: int) -> np.ndarray:
@@ -288,12 +313,13 @@ def _pairwise(parts, k: int) -> np.ndarray:
     return total
 
 
-def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, xe, state: PlacementState,
+def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, event, state: PlacementState,
                   s_idx: np.ndarray) -> np.ndarray:
     """(len(new_rows), len(s_idx)) mean story similarity of new articles to the members of the stories ``s_idx``
     of one theme, as the build computes it (:mod:`pipeline.cluster.stories`, the run's saved weights): entity
     vectors re-weighted by the theme's local idf (from its members, as built); each new article's story vector is
-    its own averaged with its most story-similar members (``xe`` holds the members' own, as built; themes above
+    its own averaged with its most story-similar members (the members' own are smoothed from their ``event`` rows,
+    as built, for this theme's members only; themes above
     ``MAX_LEAVES`` articles use the cosine-smoothed ``vs``, as the build does). All new articles of the theme are
     stacked at once (the parts are pairwise, so stacking changes no pair's similarity)."""
     import scipy.sparse as sp
@@ -317,7 +343,7 @@ def _story_scores(new_rows: np.ndarray, v, vs, ev, days, x, xe, state: Placement
         ve = (ve / np.maximum(np.linalg.norm(ve, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     else:
         ve = vs[new_rows]
-    parts = stories.story_parts(np.vstack([ve, xe[member]]), ents, d, w)
+    parts = stories.story_parts(np.vstack([ve, _smooth_from(x, event[member])]), ents, d, w)
     total = np.zeros((k, len(s_idx)))
     for p, wt in parts:
         sums = group @ p[k:]  # (n_stories, features): each story's feature sum

@@ -114,6 +114,21 @@ def content_sentences(text: str, spans: list[tuple[int, int, str]], min_chars: i
     return out
 
 
+def mark_text(text: str, spans: list[tuple[int, int, str]], min_chars: int
+              ) -> tuple[list[tuple[int, int, str]], list[list[int]]]:
+    """The house-text spans kept for a text (none cutting a sentence in two) and its content sentences.
+
+    When learned spans would leave no content sentence, they are a template of the outlet's own stories, not house
+    text around one, and are dropped."""
+    if spans:
+        spans = _drop_inner(spans, split_sentences(text))
+    sents = content_sentences(text, spans, min_chars)
+    if not sents and any(k in LEARNED_KINDS for _a, _b, k in spans):
+        spans = [s for s in spans if s[2] not in LEARNED_KINDS]
+        sents = content_sentences(text, spans, min_chars)
+    return spans, sents
+
+
 def build_articles(parsed: ParsedInputs, cfg: IngestConfig, *, context: list[dict] | None = None,
                    index: dict | None = None) -> tuple[list[dict], dict]:
     """Records -> unique articles (with sources, sentence spans and boilerplate spans) and the ingest report.
@@ -204,13 +219,7 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig, *, context: list[dic
     spans_of: list[list[tuple[int, int, str]]] = []
     sents_of: list[list[list[int]]] = []
     for text, spans in zip(texts, found):
-        if spans:
-            spans = _drop_inner(spans, split_sentences(text))
-        sents = content_sentences(text, spans, cfg.min_sentence_chars)
-        if not sents and any(k in LEARNED_KINDS for _a, _b, k in spans):
-            # what repeats in a whole text is a template of the outlet's own stories, not house text around one
-            spans = [s for s in spans if s[2] not in LEARNED_KINDS]
-            sents = content_sentences(text, spans, cfg.min_sentence_chars)
+        spans, sents = mark_text(text, spans, cfg.min_sentence_chars)
         spans_of.append(spans)
         sents_of.append(sents)
 
