@@ -59,19 +59,23 @@ def gold_labels(arts: list[dict], field: str) -> tuple[list, np.ndarray]:
 def article_vectors(arts: list[dict], kind: str = "product") -> np.ndarray:
     """Article vectors, float32, L2-normalised, shape (n, 384).
 
-    ``product``: exactly what the embed stage writes (``embed_articles(arts, Embedder(...))["article_vectors"]``,
-    default encoder backend and article-vector method). ``whole``: the same encoder on each whole article text.
+    ``product``: exactly what the embed stage writes with the default configuration (``embed_articles(arts,
+    Embedder(...), embed.article_vectors, embed.lead_sentences)["article_vectors"]``: backend, article-vector method and
+    lead sentences of ``configs/default.yaml``). ``whole``: the same encoder on each whole article text.
     """
-    from pipeline.embed import Embedder
+    from pipeline.config import load_config
+    from pipeline.runner import make_embedder
 
-    emb = Embedder(cache_dir=str(EMBED_CACHE))
+    full = load_config(None, [f"embed.cache_dir={EMBED_CACHE}"])
+    cfg = full.embed  # the defaults: model, backend, article-vector method, lead sentences
+    emb = make_embedder(full)
     if kind == "whole":
         return np.asarray(emb.encode([a["text"] for a in arts]), dtype=np.float32)
     if kind != "product":
         raise ValueError(f"kind={kind!r} should be one of {KINDS}.")
     from pipeline.runner import embed_articles
 
-    return embed_articles(arts, emb)["article_vectors"]
+    return embed_articles(arts, emb, cfg.article_vectors, cfg.lead_sentences)["article_vectors"]
 
 
 def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
@@ -82,7 +86,9 @@ def cached_vectors(name: str, arts: list[dict], kind: str) -> np.ndarray:
     h = hashlib.sha1(kind.encode())
     for a in arts:
         h.update((a.get("title") or "").encode() + b"\x00" + a["text"].encode() + b"\x01")
-    for mod in (pipeline.embed, pipeline.runner):
+    import pipeline.config
+
+    for mod in (pipeline.embed, pipeline.runner, pipeline.config):
         f = Path(mod.__file__)
         for src in sorted(f.parent.glob("*.py")) if f.name == "__init__.py" else [f]:  # a package: all its modules
             h.update(src.read_bytes())
