@@ -1,7 +1,7 @@
 """Summaries a reader can trust (issue 12): dangling openers, datelines opening a cited span, and ROUGE.
 
     .venv/bin/python benchmarks/summary_quality.py --work "$TMPDIR/sq"                      # this checkout
-    .venv/bin/python benchmarks/summary_quality.py --work "$TMPDIR/sq" --before /tmp/sq-old # with a "before" column
+    .venv/bin/python benchmarks/summary_quality.py --work "$TMPDIR/sq" --before "$TMPDIR/sq-old" # with a "before" column
 
 Each dev set goes through the real pipeline (``python -m pipeline`` in a subprocess, default config: int8 ONNX
 vectors, vector and stage caches), into ``WORK/<set>/``:
