@@ -584,13 +584,10 @@ def run_summarize(run: RunFolder, cfg: Config, say: Progress = _quiet, group_by:
         def compute() -> dict:
             sent_vecs, sent_rows, have = layout_sentence_vectors(
                 articles, run.read_npy(A.SENTENCE_VECTORS), run.read_npy(A.SENTENCE_ROWS), int(index.get("dim") or 0))
-            embedder: list = []
 
-            def fetch(todo: np.ndarray) -> np.ndarray:
-                def get():
-                    embedder[:] = embedder or [make_embedder(cfg)]
-                    return embedder[0]
-                return embed_sentence_rows(articles, sent_rows, todo, get, index.get("model"), str(run.root), fetched)
+            def fetch(todo: np.ndarray) -> np.ndarray:  # called once, with every row any summary needs
+                return embed_sentence_rows(articles, sent_rows, todo, lambda: make_embedder(cfg), index.get("model"),
+                                           str(run.root), fetched)
 
             return {"themes": summarize_groups(groups, articles, sent_vecs, sent_rows, cfg, have, fetch, fetched)}
 

@@ -332,20 +332,17 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
     if weights.sum() <= 0:
         weights = np.ones_like(weights)
     cent = np.zeros(vectors.shape[1], dtype=np.float64)
+    means = np.zeros((len(art_ids), vectors.shape[1]), dtype=np.float64)  # per article, of its embedded rows
     for k in range(len(art_ids)):
         rows = vectors[(art_of == k) & emb]
         if len(rows):
+            means[k] = rows.astype(np.float64).mean(axis=0)
             m = rows.mean(axis=0)
             nm = np.linalg.norm(m)
             if nm > 0:
                 cent += weights[k] * m / nm
     nc = np.linalg.norm(cent)
-    art_cos = np.zeros(len(art_ids))
-    if nc > 0:
-        for k in range(len(art_ids)):
-            rows = vectors[(art_of == k) & emb]
-            if len(rows):
-                art_cos[k] = float((rows.astype(np.float64) @ (cent / nc)).mean())
+    art_cos = means @ (cent / nc) if nc > 0 else np.zeros(len(art_ids))  # mean cosine of each article's rows
     pos = np.array(rank, dtype=np.float64)
     prior = 1.0 + p["position_weight"] / (1.0 + pos)
 
