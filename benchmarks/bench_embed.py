@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_embed.py [--limit N] [--backends torch,onnx,onnx-int8,static] [--threads T]
     .venv/bin/python benchmarks/bench_embed.py --quality lead=all,lead=4,lead=6,lead=8,lead=12,model=static
+    .venv/bin/python benchmarks/bench_embed.py --quality article_tokens=160,article_tokens=null+sentence_model=same+lead=12
 
 Sentences come from the articles of ``../shared/data/news2017.csv.gz`` (``--limit N``: the first N articles),
 split with ``pipeline.text.split_sentences``. Each backend runs in its own process (so peak RSS is its own) with an
@@ -136,14 +137,16 @@ def quality(settings: list[str], cache: Path | None) -> int:
     print(f"CPU flags: {cpu_flags_line()}; load average {os.getloadavg()[0]:.1f}")
     head = (f"{'setting':<16} {'ECB+ topic ARI':>14} {'ECB+ event ARI':>14} {'ML ARI':>7} {'ML R2 rec':>9} "
             f"{'ML R2 F1':>8} {'sentences':>9} {'tokens':>9} {'embed s':>8}")
+    # tokens: the transformer's (with two tiers, the article passages; the static sentence tier is not counted)
     print(head + "\n" + "-" * len(head), flush=True)
     for setting in settings:
-        key, _, value = setting.partition("=")
         sets = [f"embed.cache_dir={cache}"]
-        if key == "lead":
-            sets.append(f"embed.lead_sentences={'null' if value == 'all' else value}")
-        else:
-            sets.append(f"embed.{key}={value}")
+        for part in setting.split("+"):  # e.g. article_tokens=null+sentence_model=same+lead=12
+            key, _, value = part.partition("=")
+            if key == "lead":
+                sets.append(f"embed.lead_sentences={'null' if value == 'all' else value}")
+            else:
+                sets.append(f"embed.{key}={value}")
         cfg = load_config(None, sets)
         row, n_sent, n_tok, secs = {}, 0, 0, 0.0
         for name, labels, stories in (("ecbplus", "topic", "label"), ("multiling2011", "label", None)):
@@ -154,11 +157,15 @@ def quality(settings: list[str], cache: Path | None) -> int:
             idx = runner.run_embed(rf, cfg, embedder=emb)
             secs += time.perf_counter() - t
             arts = rf.read_jsonl("articles.jsonl")
-            lead = cfg.embed.lead_sentences
-            texts = {a["text"][s:e] for a in arts for s, e in (a["sentences"] if lead is None else a["sentences"][:lead])}
-            texts |= {a.get("title") or "" for a in arts} - {""}
             n_sent += idx["n_sentences"]
-            n_tok += int(emb.tokenize_lengths(sorted(texts)).sum())
+            if hasattr(emb, "passage_tokens"):  # two tiers: the transformer embeds one passage per article
+                n_tok += emb.passage_tokens(arts)
+            else:
+                lead = cfg.embed.lead_sentences
+                texts = {a["text"][s:e] for a in arts
+                         for s, e in (a["sentences"] if lead is None else a["sentences"][:lead])}
+                texts |= {a.get("title") or "" for a in arts} - {""}
+                n_tok += int(emb.tokenize_lengths(sorted(texts)).sum())
             runner.run_cluster(rf, cfg)
             res = runner.run_evaluate(rf, cfg, labels=labels, story_labels=stories)
             row[name] = res["themes"]["ari"]

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from pipeline import runner
 from pipeline.artifacts import RunFolder
 from pipeline.config import load_config
@@ -55,7 +57,10 @@ def run_all(inputs, out: Path, cfg, until: str) -> dict:
     stages = man["stages"]
     emb = stages.get("embed", {})
     return {**{s: stages[s]["seconds"] for s in stages if s in STAGES}, "total": total,
-            "tokens": emb.get("stats", {}).get("n_tokens", 0), "computed": emb.get("stats", {}).get("n_computed", 0),
+            # transformer tokens (with two tiers: the article passages; the static tier's tokens are counted apart)
+            "tokens": emb.get("stats", {}).get("articles_n_tokens", emb.get("stats", {}).get("n_tokens", 0)),
+            "computed": emb.get("stats", {}).get("articles_n_computed", emb.get("stats", {}).get("n_computed", 0)),
+            "static_tokens": emb.get("stats", {}).get("sentences_n_tokens", 0),
             "sum_tokens": stages.get("summarize", {}).get("sentence_vectors", {}).get("encoder_n_tokens", 0),
             "sum_computed": stages.get("summarize", {}).get("sentence_vectors", {}).get("encoder_n_computed", 0),
             "backend": (emb.get("backend") or {}).get("used", "?"), "folder": rf}
@@ -87,6 +92,16 @@ def count_tokens(inputs, tmp: Path, cfg, before_cfg) -> int:
     tok = _Tokenizer(ModelSpec.read(resolve_model(DEFAULT_MODEL)))
     for name, c in (("ours", cfg), ("before", before_cfg)):
         if c is None:
+            continue
+        tiers = runner.tier_configs(c)
+        if tiers is not None and c.embed.article_tokens is not None:
+            from pipeline.embed.tiers import passage_text
+
+            n_at = c.embed.article_tokens
+            texts = [t for t in (passage_text(a, n_at) for a in arts) if t.strip()]
+            n = int(np.minimum(tok.lengths(texts), n_at).sum())
+            print(f"{name:7s} embed.article_tokens={n_at}: {len(arts)} articles, {len(texts)} passages, {n} "
+                  f"transformer tokens (+ every sentence with the {c.embed.sentence_model} sentence model)")
             continue
         lead = c.embed.lead_sentences
         texts = {a["text"][s:e] for a in arts for s, e in (a["sentences"] if lead is None else a["sentences"][:lead])}
@@ -156,7 +171,10 @@ def main() -> int:
     for s in (*shown, "total"):
         print(f"{s:10s} " + " ".join(f"{r.get(s, 0.0):12.1f}" for r in runs.values()))
     print(f"{'tokens':10s} " + " ".join(f"{r['tokens']:12d}" for r in runs.values()) + "   (embedded, not cached)")
-    print(f"{'sentences':10s} " + " ".join(f"{r['computed']:12d}" for r in runs.values()))
+    print(f"{'texts':10s} " + " ".join(f"{r['computed']:12d}" for r in runs.values())
+          + "   (transformer texts: passages or sentences)")
+    print(f"{'static tok':10s} " + " ".join(f"{r['static_tokens']:12d}" for r in runs.values())
+          + "   (sentences embedded by the static sentence model)")
     print(f"{'sum tokens':10s} " + " ".join(f"{r['sum_tokens']:12d}" for r in runs.values())
           + "   (non-lead sentences the summarize stage embedded)")
     print(f"{'sum sents':10s} " + " ".join(f"{r['sum_computed']:12d}" for r in runs.values()))

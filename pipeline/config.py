@@ -62,8 +62,14 @@ class EmbedConfig(_Section):
     cache_dir: str | None = None
     use_cache: bool = True
     article_vectors: str = "auto"
-    #: 12: the same ECB+ and MultiLing themes as every sentence (docs/notes/embed.md), 0.49x the tokens on news2017
-    lead_sentences: int | None = Field(12, ge=1, description="content sentences per article for its vector")
+    #: 160: article vector = the transformer's vector of title + content cut at 160 tokens (docs/notes/embed.md:
+    #: ECB+ themes / stories 0.888 / 0.905 and MultiLing 1.000 against 0.885 / 0.900 / 0.889 for the lead-weighted
+    #: mean of 12 sentence vectors, 0.44x the transformer tokens on news2017). null: derived from sentence vectors.
+    article_tokens: int | None = Field(160, ge=8, description="tokens of title + content embedded as the article vector")
+    #: the summariser's sentence vectors: ``static`` (model2vec distilled from ``model``, every sentence for ~7 s on
+    #: news2017) or ``same`` (``model`` itself, the first ``lead_sentences`` of each article)
+    sentence_model: Literal["static", "same"] = "static"
+    lead_sentences: int | None = Field(None, ge=1, description="content sentences per article embedded (null: all)")
 
 
 class ClusterConfig(_Section):

@@ -167,7 +167,45 @@ def run_ingest(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
 HASHING_MODEL = "hashing"
 
 
+def tier_configs(cfg: Config) -> tuple[Config, Config] | None:
+    """The configs of the article tier (the transformer cut at ``embed.article_tokens``) and the sentence tier
+    (``embed.sentence_model``) when the run has two (:mod:`pipeline.embed.tiers`), else None. Each is a one-tier
+    config, so ``make_embedder`` on it (on the driver, or in a Ray actor) makes that tier alone. The hashing and
+    static models have one tier: their article vectors derive from their sentence vectors."""
+    from pipeline.embed.static import is_static
+
+    e = cfg.embed
+    if e.model == HASHING_MODEL or is_static(e.model) or (e.article_tokens is None and e.sentence_model == "same"):
+        return None
+    art = cfg.model_copy(deep=True)
+    art.embed.max_seq_length = e.article_tokens if e.article_tokens is not None else e.max_seq_length
+    sent = cfg.model_copy(deep=True)
+    if e.sentence_model == "static":
+        sent.embed.model = "static" if e.model == DEFAULT_MODEL_NAME else f"static:{e.model}"
+    for c in (art, sent):
+        c.embed.article_tokens = None
+        c.embed.sentence_model = "same"
+    return art, sent
+
+
+#: ``embed.model``'s default (the packaged all-MiniLM-L6-v2).
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
 def make_embedder(cfg: Config, progress: bool = False):
+    """The run's embedder: one model, or an ``EmbedderPair`` of the article and sentence tiers."""
+    tiers = tier_configs(cfg)
+    if tiers is not None:
+        from pipeline.embed.tiers import EmbedderPair
+
+        art, sent = tiers
+        if cfg.embed.article_tokens is None:  # sentence tier only: article vectors derive from it
+            return make_embedder(sent, progress)
+        return EmbedderPair(make_embedder(art, progress), make_embedder(sent, progress), cfg.embed.article_tokens)
+    return _make_one(cfg, progress)
+
+
+def _make_one(cfg: Config, progress: bool = False):
     from pipeline.embed import DEFAULT_MODEL, Embedder, FakeEmbedder
 
     e = cfg.embed
@@ -200,6 +238,9 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_se
     """
     from pipeline.embed import article_vectors
 
+    from pipeline.embed.tiers import EmbedderPair
+
+    pair = embedder if isinstance(embedder, EmbedderPair) else None
     rows: list[tuple[int, int]] = []
     texts: list[str] = []
     for i, art in enumerate(articles):
@@ -208,23 +249,31 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_se
         for j, (s, e) in enumerate(spans):
             rows.append((i, j))
             texts.append(text[s:e])
-    titles = [a.get("title") or "" for a in articles]
+    titles = [a.get("title") or "" for a in articles] if pair is None else [""] * len(articles)
     distinct = sorted(set(texts) | {t for t in titles if t})
     where = {t: k for k, t in enumerate(distinct)}
     vecs = embedder.encode(distinct) if distinct else np.zeros((0, embedder.dim), dtype=np.float32)
+    stats = dict(getattr(embedder, "stats", {}) or {})
     sent_vecs = vecs[[where[t] for t in texts]] if texts else np.zeros((0, embedder.dim), np.float32)
-    title_vecs = np.zeros((len(articles), embedder.dim), dtype=np.float32)
-    for i, t in enumerate(titles):
-        if t:
-            title_vecs[i] = vecs[where[t]]
     sent_rows = np.asarray(rows, dtype=np.int32).reshape(-1, 2)
-    kwargs = {} if method == "auto" else {"method": method}
-    art_vecs = article_vectors(sent_vecs, sent_rows[:, 0], len(articles), title_vecs, **kwargs)
+    if pair is not None:  # the article tier: one passage per article (title + content, cut at article_tokens)
+        art_vecs = pair.encode_passages(articles)
+        a_stats = dict(getattr(pair.articles, "stats", {}) or {})
+        stats = {**{f"sentences_{k}": v for k, v in stats.items()}, **{f"articles_{k}": v for k, v in a_stats.items()}}
+        for k in ("n_texts", "n_cached", "n_computed", "n_tokens", "seconds"):
+            stats[k] = stats.get(f"sentences_{k}", 0) + stats.get(f"articles_{k}", 0)
+    else:
+        title_vecs = np.zeros((len(articles), embedder.dim), dtype=np.float32)
+        for i, t in enumerate(titles):
+            if t:
+                title_vecs[i] = vecs[where[t]]
+        kwargs = {} if method == "auto" else {"method": method}
+        art_vecs = article_vectors(sent_vecs, sent_rows[:, 0], len(articles), title_vecs, **kwargs)
     return {
         "sentence_vectors": np.ascontiguousarray(sent_vecs, dtype=np.float32),
         "sentence_rows": sent_rows,
         "article_vectors": np.ascontiguousarray(art_vecs, dtype=np.float32),
-        "stats": dict(getattr(embedder, "stats", {}) or {}),
+        "stats": stats,
     }
 
 
@@ -239,7 +288,9 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
         run.write_npy(A.ARTICLE_VECTORS, out["article_vectors"])
         index = {
             "model": embedder.model_id,
-            "dim": int(out["article_vectors"].shape[1]),
+            "dim": int(out["sentence_vectors"].shape[1]) if out["sentence_vectors"].size else int(embedder.dim),
+            "article_dim": int(out["article_vectors"].shape[1]),
+            "article_tokens": getattr(embedder, "article_tokens", None),
             "articles": [a["id"] for a in articles],
             "n_sentences": int(out["sentence_rows"].shape[0]),
             "sentence_rows": A.SENTENCE_ROWS,
@@ -255,6 +306,16 @@ def run_embed(run: RunFolder, cfg: Config, say: Progress = _quiet, progress: boo
     st = out["stats"]
     backend = f", backend {info['used']}" if info.get("used") else ""
     note = f"; {info['note']}" if info.get("note") else ""
+    if "articles_n_texts" in st:  # two tiers
+        s_model = (info.get("sentences") or {}).get("model", "?")
+        say(
+            f"embed: {len(articles)} article passages (<= {index['article_tokens']} tokens: "
+            f"{st.get('articles_n_cached', 0)} from cache, {st.get('articles_n_computed', '?')} computed, "
+            f"{st.get('articles_n_tokens', 0)} tokens){backend}{note}; {index['n_sentences']} sentences with "
+            f"{s_model} ({st.get('sentences_n_cached', 0)} from cache, {st.get('sentences_n_computed', '?')} computed, "
+            f"{st.get('sentences_n_tokens', 0)} tokens) -> {run.path(A.ARTICLE_VECTORS)}"
+        )
+        return index
     say(
         f"embed: {len(articles)} articles, {index['n_sentences']} sentences "
         f"({st.get('n_cached', 0)} from cache, {st.get('n_computed', '?')} computed, {st.get('n_tokens', 0)} tokens)"

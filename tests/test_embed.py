@@ -524,3 +524,93 @@ def test_int8_recipe_versions_probe_set_and_cpu_flags():
     fig = cosine_figures(a, a + 0.01 * np.eye(4, k=1, dtype=np.float32))
     assert fig["n"] == 4 and fig["min"] < fig["mean"] < 1.0 and passes(fig)
     assert not passes(cosine_figures(a, np.roll(a, 1, axis=0)))
+
+
+# --- two tiers: article passages with the transformer, sentences with the static model ---------------------------
+
+
+def _article(title: str, sents: list[str], house: str = "") -> dict:
+    text, spans = house, []
+    for s in sents:
+        spans.append([len(text), len(text) + len(s)])
+        text += s + " "
+    return {"id": title or "x", "title": title, "text": text, "sentences": spans,
+            "boilerplate": [[0, len(house)]] if house else []}
+
+
+def test_passage_text_is_title_and_content_cut_at_whole_sentences():
+    from pipeline.embed.tiers import CHARS_PER_TOKEN_BOUND, passage_text
+
+    a = _article("Rates rise", ["The bank raised rates.", "Shares fell.", "Bonds rallied."], house="LONDON (Reuters) - ")
+    assert passage_text(a, 160) == "Rates rise\nThe bank raised rates.\nShares fell.\nBonds rallied."
+    assert "Reuters" not in passage_text(a, 160)  # house text is outside the content sentences
+    long = _article("", [f"Sentence number {i} of a long article." for i in range(500)])
+    p = passage_text(long, 16)
+    assert p.startswith("Sentence number 0 ") and p.endswith(".")
+    assert 16 * CHARS_PER_TOKEN_BOUND <= len(p) < 16 * CHARS_PER_TOKEN_BOUND + 60  # whole sentences, bounded
+    assert passage_text(_article("", []), 160) == ""
+
+
+def test_tier_configs():
+    from pipeline.config import load_config
+    from pipeline.runner import tier_configs
+
+    art, sent = tier_configs(load_config(None, []))
+    assert art.embed.max_seq_length == 160 and art.embed.model == "all-MiniLM-L6-v2"
+    assert sent.embed.model == "static" and tier_configs(art) is None and tier_configs(sent) is None
+    _, sent = tier_configs(load_config(None, ["embed.model=/some/model", "embed.sentence_model=static"]))
+    assert sent.embed.model == "static:/some/model"
+    art, sent = tier_configs(load_config(None, ["embed.sentence_model=same"]))
+    assert sent.embed.model == "all-MiniLM-L6-v2" and sent.embed.max_seq_length is None
+    for sets in (["embed.model=hashing"], ["embed.model=static"],
+                 ["embed.article_tokens=null", "embed.sentence_model=same"]):
+        assert tier_configs(load_config(None, sets)) is None
+
+
+def test_embedder_pair_article_vectors_are_the_passage_vectors():
+    from pipeline.embed.tiers import EmbedderPair, passage_text
+    from pipeline.runner import embed_articles
+
+    arts = [_article("Rates rise", ["The bank raised rates.", "Shares fell."]),
+            _article("Flood", ["Rivers burst their banks.", "Thousands fled."]),
+            _article("", [])]
+    pair = EmbedderPair(FakeEmbedder(dim=32, seed=1), FakeEmbedder(dim=16, seed=2), article_tokens=64)
+    assert pair.dim == 16 and pair.article_dim == 32 and pair.model_id == "fake-bow:32:1+fake-bow:16:2"
+    out = embed_articles(arts, pair)
+    want = FakeEmbedder(dim=32, seed=1).encode([passage_text(a, 64) for a in arts[:2]])
+    np.testing.assert_allclose(out["article_vectors"][:2], want, rtol=1e-6)
+    assert not out["article_vectors"][2].any()  # nothing to embed: a zero vector, as before
+    assert out["sentence_vectors"].shape == (4, 16)
+    np.testing.assert_allclose(out["sentence_vectors"][0], FakeEmbedder(dim=16, seed=2).encode(["The bank raised rates."])[0],
+                               rtol=1e-6)
+    st = out["stats"]
+    assert st["articles_n_computed"] == 2 and st["sentences_n_computed"] == 4 and st["n_computed"] == 6
+
+
+@pytest.mark.model
+def test_default_run_has_two_tiers(model_cache, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.artifacts import RunFolder
+    from pipeline.cli import app
+    from pipeline.embed import StaticEmbedder
+    from pipeline.embed.tiers import passage_text
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(SEEDS), "--out", str(out), "--set", f"embed.cache_dir={model_cache}"])
+    assert res.exit_code == 0, res.output
+    assert "article passages (<= 160 tokens" in res.output and "sentences with static-all-MiniLM-L6-v2" in res.output
+    rf = RunFolder(out)
+    index = rf.read_json("embeddings/index.json")
+    assert index["article_tokens"] == 160 and index["article_dim"] == 384 and index["dim"] == 256
+    assert ":160+static-all-MiniLM-L6-v2@" in index["model"]
+    arts = rf.read_jsonl("articles.jsonl")
+    x = rf.read_npy("embeddings/articles.npy")
+    e = Embedder(DEFAULT_MODEL, max_seq_length=160, cache_dir=model_cache)
+    np.testing.assert_allclose(x, e.encode([passage_text(a, 160) for a in arts]), atol=1e-6)
+    sv, rows = rf.read_npy("embeddings/sentences.npy"), rf.read_npy("embeddings/sentence_rows.npy")
+    assert len(rows) == sum(len(a["sentences"]) for a in arts)  # every sentence, with the static model
+    a0 = arts[rows[0, 0]]
+    s, t = a0["sentences"][rows[0, 1]]
+    np.testing.assert_allclose(sv[0], StaticEmbedder(cache_dir=model_cache).encode([a0["text"][s:t]])[0], atol=1e-6)
+    assert all(t["summary"] for t in rf.read_json("summaries.json")["themes"])

@@ -181,10 +181,19 @@ class RayEngine:
 
         ``base``: the driver-side embedder to wrap (default ``make_embedder(cfg)``); the actors build theirs from
         ``cfg``, so both must compute the same vectors."""
-        from pipeline.runner import make_embedder
+        from pipeline.embed.tiers import EmbedderPair
+        from pipeline.runner import make_embedder, tier_configs
 
         # on the driver: the model id, the cache, the ONNX export made once before the actors load it
         emb = base if base is not None else make_embedder(cfg, progress=progress)
+        if isinstance(emb, EmbedderPair):  # each tier on the actors, each from its own one-tier config
+            art, sent = tier_configs(cfg)
+            emb.articles = self.embedder(art, progress, base=emb.articles)
+            emb.sentences = self.embedder(sent, progress, base=emb.sentences)
+            return emb
+        tiers = tier_configs(cfg)
+        if tiers is not None and cfg.embed.article_tokens is None:  # the sentence tier alone
+            cfg = tiers[1]
         actor_cfg = cfg.model_copy(deep=True)
         actor_cfg.embed.threads = 1
         cfg_json = actor_cfg.model_dump(mode="json")
