@@ -82,8 +82,11 @@ def check_compatible(run: RunFolder, cfg: Config) -> dict:
 def _check_model(manifest: dict, embedder, root: Path) -> None:
     made = manifest.get("model")
     if made and made != embedder.model_id:
+        hint = ("start a new run folder, or keep this one's single tier with --set embed.article_tokens=null --set "
+                "embed.sentence_model=same --set embed.lead_sentences=12" if "+" in embedder.model_id and "+" not in made
+                else "start a new run folder")
         raise PipelineError(f"{root} was embedded with model {made}, this machine gives {embedder.model_id}; "
-                            f"vectors of two models do not mix: start a new run folder")
+                            f"vectors of two models do not mix: {hint}")
 
 
 def _read_inputs(inputs: Sequence[str | Path], seen: set[str]) -> tuple[list, list[dict], list[dict]]:

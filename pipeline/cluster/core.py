@@ -50,6 +50,10 @@ SNN_K = 15
 SNN_WEIGHT = 0.75
 #: Neighbours averaged per article before the story tree and before the theme tree's neighbour lists are taken.
 STORY_SMOOTH_K = 5
+#: The automatic theme cut takes the coarsest threshold within one standard error of the best mean silhouette
+#: (False: the best itself). ECB+ has two near-equal silhouette peaks, topics (52 themes) and events (72): on
+#: passage vectors the best flipped between them when 1.4% of the articles' passages changed (docs/notes/cluster.md).
+THEME_ONE_SE = True
 
 
 def _members(rows: np.ndarray, x: np.ndarray, ids: Sequence[str]) -> list[dict]:
@@ -138,10 +142,15 @@ def _themes(sp_: _Space, n_themes, threshold, min_size: int, random_state: int):
         # the cut is judged on the articles' own vectors (and their dates)
         basis = _silhouette_basis(x, sp_.sums, leaf, random_state,
                                   [(f, _group_sums(leaf, m, f), w) for f, w in sp_.dates])
-        sil = _silhouettes(basis, sizes=sp_.sizes, merges=merges, grid=grid)
-        best = int(np.argmax(sil))
+        sil, se = _silhouettes(basis, sizes=sp_.sizes, merges=merges, grid=grid, with_se=True)
+        top = int(np.argmax(sil))
+        # themes are the coarse level (stories split them): the coarsest cut whose mean silhouette is within one
+        # standard error of the best (Breiman's one-standard-error rule), so two near-equal peaks -- topics and
+        # events -- do not flip on noise
+        best = int(np.flatnonzero(sil >= sil[top] - se[top])[0]) if THEME_ONE_SE else top
         t_theme = float(grid[best])
-        chosen = f"auto: best mean silhouette ({sil[best]:.4f}) over thresholds {GRID_STEP:g} apart"
+        chosen = (f"auto: coarsest cut within one standard error ({se[top]:.4f}) of the best mean silhouette "
+                  f"({sil[top]:.4f}): {sil[best]:.4f}, thresholds {GRID_STEP:g} apart")
         g = _cut(merges, m, t_theme)[leaf]
     groups0, _ = _dense_groups(g, min_size)
     lab = np.full(x.shape[0], -1)

@@ -33,9 +33,11 @@ def _silhouette_basis(x: np.ndarray, sums: np.ndarray, leaf: np.ndarray, random_
     return leaf[rows], p, self_sim
 
 
-def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndarray) -> np.ndarray:
+def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndarray,
+                 with_se: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Mean cosine silhouette of the cut at each threshold of ``grid`` (sklearn's definition: a singleton scores
-    0; a one-group cut scores -1 so it is never preferred to a real split).
+    0; a one-group cut scores -1 so it is never preferred to a real split). ``with_se``: also the standard error
+    of each mean (standard deviation of the articles' silhouettes / sqrt(articles scored)).
 
     Exact from the leaf sums (``basis`` from :func:`_silhouette_basis`): the mean similarity of article i to group
     C is ``x_i . sum(C) / |C|`` (minus itself for its own group), so one (sample x leaves) product serves every cut
@@ -47,16 +49,17 @@ def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndar
     m = len(sizes)
     r = np.arange(len(own_leaf))
     out = np.full(len(grid), -1.0)
-    last_key, last_val = None, -1.0
+    se = np.zeros(len(grid))
+    last_key, last_val, last_se = None, -1.0, 0.0
     for gi, t in enumerate(grid):
         g = _cut(merges, m, t)
         k = int(g.max()) + 1
         key = (k, int(g[0]))
         if key == last_key:
-            out[gi] = last_val
+            out[gi], se[gi] = last_val, last_se
             continue
         if k == 1:
-            last_key, last_val = key, -1.0
+            last_key, last_val, last_se = key, -1.0, 0.0
             continue
         csize = np.bincount(g, weights=sizes, minlength=k)
         ind = sp.csr_matrix((np.ones(m), (np.arange(m), g)), shape=(m, k))
@@ -72,8 +75,9 @@ def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndar
         sil = (b_d - a_d) / np.maximum(np.maximum(a_d, b_d), 1e-12)
         sil[n_own <= 1] = 0.0
         last_key, last_val = key, float(sil.mean())
-        out[gi] = last_val
-    return out
+        last_se = float(sil.std() / np.sqrt(max(len(sil), 1)))
+        out[gi], se[gi] = last_val, last_se
+    return (out, se) if with_se else out
 
 
 def _refine(x, lab: np.ndarray, threshold: float, iterations: int, chunk: int = 4096,

@@ -18,9 +18,13 @@ backend or sequence length never reads another's vectors. Batched int8 vectors w
 a batch (dynamic activation scales), so the int8 backend runs one text at a time: every vector is a function of its
 text alone, whatever else is encoded with it.
 
+The pipeline's default uses two tiers (``tiers.py``): article vectors from the transformer on each article's passage
+(title + content cut at ``embed.article_tokens``), sentence vectors from the static model distilled from it.
+
 Layout: ``models.py`` (resolution, fingerprint, ModelSpec, tokenizer), ``cache.py`` (VectorCache),
 ``encoder.py`` (Embedder, FakeEmbedder, batching), ``backends_torch.py`` / ``backends_onnx.py``, ``int8.py``
-(quantisation recipe and its check), ``static.py`` (the distilled static tier), ``vectors.py`` (article vectors).
+(quantisation recipe and its check), ``static.py`` (the distilled static tier), ``vectors.py`` (article vectors
+derived from sentence vectors), ``tiers.py`` (passages and the two-tier ``EmbedderPair``).
 """
 
 from pipeline.embed.cache import VectorCache, text_keys
@@ -35,10 +39,12 @@ from pipeline.embed.models import (
     resolve_model,
 )
 from pipeline.embed.static import STATIC_MODEL, StaticEmbedder
+from pipeline.embed.tiers import EmbedderPair, passage_text
 from pipeline.embed.vectors import ARTICLE_METHOD, ARTICLE_METHODS, article_vectors, sentence_positions
 
 __all__ = [
     "ARTICLE_METHOD", "ARTICLE_METHODS", "AUTO_BACKEND", "BACKENDS", "DEFAULT_MODEL", "EmbedError", "Embedder",
+    "EmbedderPair", "passage_text",
     "FakeEmbedder", "ModelSpec", "STATIC_MODEL", "StaticEmbedder", "VectorCache", "article_vectors", "default_cache_dir", "default_threads",
     "model_fingerprint", "resolve_model", "sentence_positions", "text_keys",
 ]
