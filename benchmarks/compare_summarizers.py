@@ -200,7 +200,7 @@ SYSTEMS = {
     "textrank (sumy)": sumy_system("textrank"),
     "lsa (sumy)": sumy_system("lsa"),
     "sumbasic (sumy)": sumy_system("sumbasic"),
-    "centroid+mmr (MiniLM)": centroid_mmr,
+    "centroid+mmr (same vectors)": centroid_mmr,
     "ours": ours(),
     "ours - concepts (embedding x position term only)": ours(use_concepts=False),
     "ours - embeddings (cosine set to 1)": ours(use_embeddings=False),

@@ -11,8 +11,8 @@ when both are dated (:mod:`pipeline.cluster.dates`: 0.01 x (dt / 1 year)^2, so n
 years, 1 at ten; ``theme_date_horizon``, None = off). Group-average linkage on
 group sums: up to 2,000 articles every article is a leaf; above, spherical k-means micro-clusters are the leaves,
 so no articles x articles matrix is ever built. Under 30 articles the tree is on cosine similarity alone (and dates).
-(3) *Automatic theme cut*: the threshold on a 0.01 grid with the best mean **silhouette** on the articles' own
-vectors (cosine, plus the date term). (4) *Polish*: an article whose mean theme similarity to every theme is below
+(3) *Automatic theme cut*: the coarsest threshold on a 0.01 grid whose mean **silhouette** on the articles' own
+vectors (cosine, plus the date term) is within one standard error of the best (``THEME_ONE_SE``). (4) *Polish*: an article whose mean theme similarity to every theme is below
 the cut is left out (unclustered); then each member moves to the theme its own vector is most similar to on average
 (cosine plus the date term).
 (5) *Stories* (:mod:`pipeline.cluster.stories`): inside each theme, a group-average tree on the **story
