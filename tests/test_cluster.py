@@ -550,3 +550,53 @@ def test_cluster_state_v2_loads_without_the_date_term():
     state.params["version"] = 1
     with pytest.raises(ClusterError, match="version 1"):
         PlacementState.from_bytes(state.to_bytes())
+
+
+def test_silhouette_curve_and_standard_error_match_sklearn():
+    from sklearn.metrics import silhouette_samples
+
+    from pipeline.cluster.cuts import _silhouette_basis, _silhouettes
+    from pipeline.cluster.tree import _cut, _upgma
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 16))
+    x = np.repeat(centres, 12, axis=0) + 0.6 * rng.normal(size=(72, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    leaf, sizes = np.arange(72), np.ones(72)
+    merges = _upgma(x.astype(np.float64), sizes)
+    grid = np.array([0.2, 0.4, 0.6])
+    sil, se = _silhouettes(_silhouette_basis(x, x.astype(np.float64), leaf, 0), sizes=sizes, merges=merges, grid=grid,
+                           with_se=True)
+    for t, s, e in zip(grid, sil, se):
+        g = _cut(merges, 72, t)
+        if g.max() == 0:
+            assert s == -1.0
+            continue
+        want = silhouette_samples(x, g, metric="cosine")
+        assert s == pytest.approx(want.mean(), abs=1e-9)
+        assert e == pytest.approx(want.std() / np.sqrt(72), abs=1e-9)
+
+
+def test_theme_cut_is_the_coarsest_within_one_standard_error(monkeypatch):
+    import pipeline.cluster.core as core
+
+    x, texts, ids, _ = make()
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 4)
+
+    def curve(gap):  # a coarse peak at 0.30 and a finer one, `gap` higher, at 0.60; standard error 0.005
+        def fake(basis, *, sizes, merges, grid, with_se=False):
+            sil = np.full(len(grid), 0.1)
+            sil[np.isclose(grid, 0.30)] = 0.480
+            sil[np.isclose(grid, 0.60)] = 0.480 + gap
+            return (sil, np.full(len(grid), 0.005)) if with_se else sil
+        return fake
+
+    def threshold(gap, one_se=True):
+        monkeypatch.setattr(core, "_silhouettes", curve(gap))
+        monkeypatch.setattr(core, "THEME_ONE_SE", one_se)
+        return cluster_articles(x, texts, ids)["params"]
+
+    near = threshold(0.002)  # within one standard error: the coarser peak
+    assert near["theme_threshold"] == 0.30 and "within one standard error (0.0050)" in near["chosen_by"]
+    assert threshold(0.02)["theme_threshold"] == 0.60  # clearly better: the finer peak
+    assert threshold(0.002, one_se=False)["theme_threshold"] == 0.60  # the plain best
