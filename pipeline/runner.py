@@ -449,8 +449,8 @@ def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) ->
     """Summaries of many groups, in order; in ``workers`` forked processes when there are enough groups.
 
     BLAS runs one thread per process here: a group's matrix products are small (its sentence vectors), so more BLAS
-    threads only spin between them, on the cores the other workers need (the stage took 2x the wall time on a
-    loaded 2-core machine), and the products are the same (docs/notes/summarize.md).
+    threads only spin between them, on the cores the other workers need (the stage took 1.6x the wall time on a
+    loaded 2-core machine, for the same summaries: docs/notes/summarize.md).
     """
     import multiprocessing as mp
 
