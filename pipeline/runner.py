@@ -507,18 +507,26 @@ def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) ->
 
 
 def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) -> list[list[dict]]:
-    """Summaries of many groups, in order; in ``workers`` forked processes when there are enough groups."""
+    """Summaries of many groups, in order; in ``workers`` forked processes when there are enough groups.
+
+    BLAS runs one thread per process here: a group's matrix products are small (its sentence vectors), so more BLAS
+    threads only spin between them, on the cores the other workers need (the stage took 1.6x the wall time on a
+    loaded 2-core machine, for the same summaries: docs/notes/summarize.md).
+    """
     import multiprocessing as mp
 
-    if workers <= 1 or len(tasks) < 16 or "fork" not in mp.get_all_start_methods():
-        return [_group_summary(t, ctx) for t in tasks]
-    _POOL_CTX.clear()
-    _POOL_CTX.update(ctx)  # inherited by the forked workers, never pickled
-    try:
-        with mp.get_context("fork").Pool(workers) as pool:
-            return pool.map(_group_summary, tasks, chunksize=max(1, len(tasks) // (workers * 8)))
-    finally:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # inherited by the forked workers
+        if workers <= 1 or len(tasks) < 16 or "fork" not in mp.get_all_start_methods():
+            return [_group_summary(t, ctx) for t in tasks]
         _POOL_CTX.clear()
+        _POOL_CTX.update(ctx)  # inherited by the forked workers, never pickled
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                return pool.map(_group_summary, tasks, chunksize=max(1, len(tasks) // (workers * 8)))
+        finally:
+            _POOL_CTX.clear()
 
 
 def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.ndarray, sent_rows: np.ndarray,

@@ -624,3 +624,89 @@ def test_fetch_plan_is_exact_with_units(seed):
         n_units += truth.info["n_units"]
         assert all(i + 1 in truth.indices for i in short)  # never without the sentence after it
     assert n_units > 0 or seed != 0  # seed 0: a unit with a short antecedent is chosen, so the plan is checked with it
+
+
+# ---- the speed-ups are exact: the cached and vectorised code gives what the plain code gave ----------------------
+def _reference_tokens(text):
+    """``concepts._tokens`` as first written: one match at a time."""
+    from pipeline.summarize.concepts import _WORD
+
+    out = []
+    for m in _WORD.finditer(text):
+        w = m.group(0).lower().replace("’", "'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(w)
+    return out
+
+
+def _reference_concepts(text):
+    from pipeline.summarize.concepts import _stem, _stop_words
+
+    stop = _stop_words()
+    toks = _reference_tokens(text)
+    out = set()
+    for a, b in zip(toks, toks[1:]):
+        if a in stop and b in stop:
+            continue
+        out.add((_stem(a), _stem(b)))
+    return frozenset(out)
+
+
+def test_concepts_match_the_one_match_at_a_time_reference():
+    from pipeline.summarize.concepts import _concepts, _tokens
+
+    texts = [*TOPIC, "It’s O’Neil's dog’S, and İstanbul's K-9 units' 2005 rescue.", "'s", "", "x'ss A'S b’s",
+             "Mr. Smith's and Mrs. Jones’ said they're here: ΣΑΣ Straße"]
+    for t in texts:
+        assert _tokens(t) == _reference_tokens(t)
+        assert list(_concepts(t)) == list(_reference_concepts(t))  # the same set, iterated in the same order
+
+
+def _reference_votes(g, candidates, article_weights, p):
+    """The concept weights and cheap concept scores of ``_prepare`` as first written (a vote per occurrence)."""
+    aw = dict(article_weights or {})
+    unit_of = [candidates[i].article_id for i in g.usable]
+    ranks = np.round(p["position_weight"] / (g.prior - 1.0) - 1.0)  # from the lead prior 1 + w / (1 + rank)
+    min_df = p["min_df"] if p["min_df"] is not None else (3 if g.n_articles >= 10 else 2)
+    units: dict = {}
+    cpw = p["concept_position_weight"]
+    for cs, a, ps in zip(g.sent_concepts, unit_of, ranks):
+        for c in cs:
+            d = units.setdefault(c, {})
+            d[a] = min(d.get(a, ps), ps)
+    concept_w = {c: sum(float(aw.get(a, 1.0)) * (1.0 + cpw / (1.0 + ps)) for a, ps in arts.items())
+                 for c, arts in units.items() if len(arts) >= min_df}
+    cscore = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in g.sent_concepts]) / np.sqrt(g.lengths)
+    return concept_w, cscore
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_concept_votes_match_the_vote_per_occurrence_reference(seed):
+    from pipeline.summarize.core import _params, _prepare
+
+    cands, vecs = make_group(n_articles=5, per_article=9, seed=seed)
+    rng = np.random.default_rng(seed)
+    weights = {f"art{a}": float(rng.uniform(0.2, 1.0)) for a in range(5)}
+    p = _params(100, None, {})
+    g = _prepare(cands, vecs, weights, None, p)
+    concept_w, cscore = _reference_votes(g, cands, weights, p)
+    assert g.concept_w == concept_w and len(concept_w) > 10
+    assert [type(w) for w in g.concept_w.values()] == [type(concept_w[c]) for c in g.concept_w]
+    assert np.array_equal(g.concept_score, cscore)  # bit for bit
+
+
+def _blas_threads(task, ctx=None):
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_groups_are_solved_with_one_blas_thread(monkeypatch):
+    """BLAS threads would only spin between a group's small products, on the cores the other workers need."""
+    import pipeline.runner as R
+
+    monkeypatch.setattr(R, "_group_summary", _blas_threads)
+    for workers in (1, 2):
+        for threads in R._solve_all([[("a", 1.0)]] * 20, {}, workers):
+            assert all(n == 1 for n in threads)

@@ -28,13 +28,15 @@ def _stem(word: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    out = []
-    for m in _WORD.finditer(text):
-        w = m.group(0).lower().replace("’", "'")
-        if w.endswith("'s"):
-            w = w[:-2]
-        out.append(w)
-    return out
+    """Lower-cased words of a text, a final "'s" dropped ("Trump's" -> "trump").
+
+    The words are ASCII letters and digits with at most one apostrophe, so lower-casing them joined by spaces is
+    lower-casing each, and "'s " marks a word ending in "'s".
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return []
+    return (" ".join(words) + " ").lower().replace("’", "'").replace("'s ", " ").split(" ")[:-1]
 
 
 @lru_cache(maxsize=300_000)
@@ -45,9 +47,9 @@ def _concepts(text: str) -> frozenset[tuple[str, str]]:
     """
     stop = _stop_words()
     toks = _tokens(text)
-    out: set[tuple[str, str]] = set()
-    for a, b in zip(toks, toks[1:]):
-        if a in stop and b in stop:
-            continue
-        out.add((_stem(a), _stem(b)))
-    return frozenset(out)
+    stems = [_stem(w) for w in toks]
+    is_stop = [w in stop for w in toks]
+    # the same insertions in the same order as one loop over the bigrams: the same set, iterated in the same order
+    return frozenset(
+        {(stems[k - 1], stems[k]) for k in range(1, len(toks)) if not (is_stop[k - 1] and is_stop[k])}
+    )

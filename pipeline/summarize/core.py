@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
@@ -256,6 +258,16 @@ class _Group:
     aw: dict
 
 
+@lru_cache(maxsize=200_000)
+def _text_facts(text: str) -> tuple[str, str, int]:
+    """A sentence's body (dateline skipped), its normalised body (for duplicates) and its word count.
+
+    Cached by text: a sentence is read for its theme and again for each story holding it.
+    """
+    body = text[content_start(text) :]
+    return body, normalize(body), len(text.split())
+
+
 def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None:
     n = len(candidates)
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -279,8 +291,9 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
                 f"The 'article_weights' parameter of summarize_group must map article ids to non-negative "
                 f"floats. Got {v!r} for {k!r} instead."
             )
-    bodies = [c.text[content_start(c.text) :] for c in candidates]
-    norm = [normalize(b) for b in bodies]
+    facts = [_text_facts(c.text) for c in candidates]
+    bodies = [f[0] for f in facts]
+    norm = [f[1] for f in facts]
 
     # ---- usable sentences, deduplicated on normalised text (the copy first in reading order is kept)
     order = sorted(range(n), key=lambda i: (candidates[i].article_id, candidates[i].position, i))
@@ -322,7 +335,7 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
     open_ = np.array([j not in blocked and j not in tails for j in range(len(usable))], dtype=bool)
     if not open_.any():
         return None
-    lengths = np.array([len(candidates[i].text.split()) for i in usable], dtype=np.float64)
+    lengths = np.array([facts[i][2] for i in usable], dtype=np.float64)
 
     # ---- the centroid: article-weighted mean of the article centroids of the embedded vectors
     art_ids = sorted({c.article_id for c in candidates})
@@ -354,15 +367,29 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
     if p["use_concepts"]:
         if n_articles >= 2:
             min_df = p["min_df"] if p["min_df"] is not None else (3 if n_articles >= 10 else 2)
-            units: dict = {}
+            units: dict = {}  # concept -> {article: its vote}
             cpw = p["concept_position_weight"]
+            # the usable sentences come by article, then position (ranks not decreasing): an article votes with its
+            # first sentence holding a concept, the one of lowest rank
+            seen: set = set()
+            last = None
             for cs, a, ps in zip(sent_concepts, unit_of, pos):
-                for c in cs:
-                    d = units.setdefault(c, {})
-                    d[a] = min(d.get(a, ps), ps)
-            for c, arts in units.items():
-                if len(arts) >= min_df:
-                    concept_w[c] = sum(float(aw.get(a, 1.0)) * (1.0 + cpw / (1.0 + ps)) for a, ps in arts.items())
+                if a != last:
+                    seen, last = set(), a
+                new = cs - seen
+                if not new:
+                    continue
+                seen |= new
+                vote = float(aw.get(a, 1.0)) * (1.0 + cpw / (1.0 + ps))
+                for c in new:
+                    d = units.get(c)
+                    if d is None:
+                        units[c] = {a: vote}
+                    else:
+                        d[a] = vote
+            for c, votes in units.items():
+                if len(votes) >= min_df:
+                    concept_w[c] = sum(votes.values())
         else:  # one article: a concept counts once per sentence that holds it
             min_df = p["min_df"] if p["min_df"] is not None else 2
             counts: dict = {}
@@ -370,7 +397,7 @@ def _prepare(candidates, vectors, article_weights, embedded, p) -> _Group | None
                 for c in cs:
                     counts[c] = counts.get(c, 0) + 1
             concept_w = {c: float(k) for c, k in counts.items() if k >= min_df}
-    cscore = np.array([sum(concept_w.get(c, 0.0) for c in cs) for cs in sent_concepts]) / np.sqrt(lengths)
+    cscore = np.array([sum(map(concept_w.get, cs, repeat(0.0))) for cs in sent_concepts]) / np.sqrt(lengths)
     return _Group(
         np.array(usable, dtype=np.int64), needs, tails, open_, lengths, prior, sent_concepts, concept_w, cscore, n_articles,
         emb[usable], art_cos[art_of[usable]], cent / nc if nc > 0 else None, vectors, aw,

@@ -106,9 +106,13 @@ def content_start(text: str) -> int:
     return 0
 
 
+@lru_cache(maxsize=400_000)
 def needs_antecedent(text: str) -> bool:
     """Whether a sentence opens with a pronoun or connective that refers to what came before ("He told ...",
-    "It occurred at ...", "But the ...", "However, ..."), once a dateline prefix is skipped."""
+    "It occurred at ...", "But the ...", "However, ..."), once a dateline prefix is skipped.
+
+    Cached by text: a sentence is tested for its theme and again for each story holding it.
+    """
     text = text.strip()
     body = text[content_start(text) :]
     return bool(_PRONOUN_LEAD.match(body)) and not _NOT_ANAPHORIC.match(body)
@@ -185,7 +189,14 @@ def is_usable(
     """
     if cand.is_caption:
         return False
-    text = cand.text.strip()
+    return _usable_text(cand.text, min_words, max_words, drop_questions, dangling)
+
+
+@lru_cache(maxsize=400_000)
+def _usable_text(text: str, min_words: int, max_words: int, drop_questions: bool, dangling: str) -> bool:
+    """``is_usable`` of a sentence that is not a caption: a function of its text, cached (a sentence is tested for
+    its theme and again for each story holding it)."""
+    text = text.strip()
     body = text[content_start(text) :]
     if not body or _BYLINE.match(body) or _CAPTION.match(body) or _SPACED_URL.search(body):
         return False
