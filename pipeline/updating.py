@@ -342,6 +342,19 @@ def _place(clusters: dict, new: list[dict], x: np.ndarray, articles: list[dict],
     return out, counts
 
 
+def _summary_rows(clusters: dict, redo: set[str], cap: int | None, row_of: dict[str, int]) -> list[int]:
+    """Rows of the articles the rewritten summaries can draw on: the ``cap`` most central members of every group in
+    ``redo``, and of the theme of every story in ``redo`` (``summarize_groups`` solves a theme with its changed
+    stories, even when the theme itself is unchanged)."""
+    rows: set[int] = set()
+    for t in clusters["themes"]:
+        groups = [g for g in t.get("stories", []) if g["id"] in redo]
+        if groups or t["id"] in redo:
+            groups.append(t)
+        rows.update(row_of[m["id"]] for g in groups for m in g["articles"][:cap])
+    return sorted(rows)
+
+
 def _resummarize(old_doc: dict, clusters: dict, changed: set[str], articles: list[dict], sent_vecs, sent_rows,
                  cfg: Config, have=None, fetch=None, stale: set[str] = frozenset()) -> list[dict]:
     """Summary items for ``clusters``: old items reused where the members did not change and none of the articles a
@@ -462,8 +475,7 @@ def run_update(inputs: Sequence[str | Path], run: RunFolder, cfg: Config, say: P
     remarked_ids = {articles[i]["id"] for i in remarked}
     stale = {g["id"] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
              if any(m["id"] in remarked_ids for m in g["articles"][:cap])} if remarked_ids else set()
-    need = sorted({row_of[m["id"]] for t in clusters["themes"] for g in [t, *t.get("stories", [])]
-                   if g["id"] in changed or g["id"] in stale for m in g["articles"][:cap]})
+    need = _summary_rows(clusters, set(changed) | stale, cap, row_of)
     # the summaries see only those articles: no vector array of every sentence of the collection is made
     sub = [articles[r] for r in need]
     pos = np.full(len(articles), -1, dtype=np.int64)

@@ -410,3 +410,22 @@ def test_top_rows_in_chunks_equals_a_full_sort():
     full = np.argsort(-(q @ x.T), axis=1, kind="stable")
     for k, chunk in [(5, 8), (5, 3), (1, 50), (60, 7)]:
         np.testing.assert_array_equal(_top_rows(q, x, k, chunk=chunk), full[:, : min(k, 50)])
+
+
+def test_summary_rows_cover_the_theme_of_a_changed_story():
+    """A story can change while its theme does not (members moved between its stories); the theme is solved with its
+    stories, so the summaries must see the theme's members too (an update crashed with a KeyError here)."""
+    from pipeline.updating import _summary_rows
+
+    def group(gid, ids):
+        return {"id": gid, "articles": [{"id": i} for i in ids]}
+
+    clusters = {"themes": [
+        {**group("t1", ["a", "b", "c", "d"]), "stories": [group("s1", ["a", "b"]), group("s2", ["c", "d"])]},
+        {**group("t2", ["e", "f"]), "stories": [group("s3", ["e", "f"])]},
+    ]}
+    row_of = {k: i for i, k in enumerate("abcdef")}
+    assert _summary_rows(clusters, {"s1"}, None, row_of) == [0, 1, 2, 3]  # the whole theme t1, not only s1
+    assert _summary_rows(clusters, {"t2"}, None, row_of) == [4, 5]
+    assert _summary_rows(clusters, {"s2"}, 1, row_of) == [0, 2]  # each group's `cap` most central
+    assert _summary_rows(clusters, set(), None, row_of) == []
