@@ -172,6 +172,7 @@ def tier_configs(cfg: Config) -> tuple[Config, Config] | None:
     (``embed.sentence_model``) when the run has two (:mod:`pipeline.embed.tiers`), else None. Each is a one-tier
     config, so ``make_embedder`` on it (on the driver, or in a Ray actor) makes that tier alone. The hashing and
     static models have one tier: their article vectors derive from their sentence vectors."""
+    from pipeline.embed.models import DEFAULT_MODEL
     from pipeline.embed.static import is_static
 
     e = cfg.embed
@@ -181,15 +182,11 @@ def tier_configs(cfg: Config) -> tuple[Config, Config] | None:
     art.embed.max_seq_length = e.article_tokens if e.article_tokens is not None else e.max_seq_length
     sent = cfg.model_copy(deep=True)
     if e.sentence_model == "static":
-        sent.embed.model = "static" if e.model == DEFAULT_MODEL_NAME else f"static:{e.model}"
+        sent.embed.model = "static" if e.model == DEFAULT_MODEL else f"static:{e.model}"
     for c in (art, sent):
         c.embed.article_tokens = None
         c.embed.sentence_model = "same"
     return art, sent
-
-
-#: ``embed.model``'s default (the packaged all-MiniLM-L6-v2).
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
 def make_embedder(cfg: Config, progress: bool = False):
@@ -236,9 +233,7 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_se
     Returns ``sentence_vectors`` (n_embedded, dim), ``sentence_rows`` (n_embedded, 2) int32 of
     ``[article_row, sentence_no]``, ``article_vectors`` (n_articles, dim) and the encoder stats.
     """
-    from pipeline.embed import article_vectors
-
-    from pipeline.embed.tiers import EmbedderPair
+    from pipeline.embed import EmbedderPair, article_vectors
 
     pair = embedder if isinstance(embedder, EmbedderPair) else None
     rows: list[tuple[int, int]] = []
@@ -253,15 +248,10 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_se
     distinct = sorted(set(texts) | {t for t in titles if t})
     where = {t: k for k, t in enumerate(distinct)}
     vecs = embedder.encode(distinct) if distinct else np.zeros((0, embedder.dim), dtype=np.float32)
-    stats = dict(getattr(embedder, "stats", {}) or {})
     sent_vecs = vecs[[where[t] for t in texts]] if texts else np.zeros((0, embedder.dim), np.float32)
     sent_rows = np.asarray(rows, dtype=np.int32).reshape(-1, 2)
     if pair is not None:  # the article tier: one passage per article (title + content, cut at article_tokens)
         art_vecs = pair.encode_passages(articles)
-        a_stats = dict(getattr(pair.articles, "stats", {}) or {})
-        stats = {**{f"sentences_{k}": v for k, v in stats.items()}, **{f"articles_{k}": v for k, v in a_stats.items()}}
-        for k in ("n_texts", "n_cached", "n_computed", "n_tokens", "seconds"):
-            stats[k] = stats.get(f"sentences_{k}", 0) + stats.get(f"articles_{k}", 0)
     else:
         title_vecs = np.zeros((len(articles), embedder.dim), dtype=np.float32)
         for i, t in enumerate(titles):
@@ -273,7 +263,7 @@ def embed_articles(articles: list[dict], embedder, method: str = "auto", lead_se
         "sentence_vectors": np.ascontiguousarray(sent_vecs, dtype=np.float32),
         "sentence_rows": sent_rows,
         "article_vectors": np.ascontiguousarray(art_vecs, dtype=np.float32),
-        "stats": stats,
+        "stats": dict(getattr(embedder, "stats", {}) or {}),  # a pair's: both tiers', prefixed, and their sums
     }
 
 

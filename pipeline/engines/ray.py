@@ -191,9 +191,6 @@ class RayEngine:
             emb.articles = self.embedder(art, progress, base=emb.articles)
             emb.sentences = self.embedder(sent, progress, base=emb.sentences)
             return emb
-        tiers = tier_configs(cfg)
-        if tiers is not None and cfg.embed.article_tokens is None:  # the sentence tier alone
-            cfg = tiers[1]
         actor_cfg = cfg.model_copy(deep=True)
         actor_cfg.embed.threads = 1
         cfg_json = actor_cfg.model_dump(mode="json")
