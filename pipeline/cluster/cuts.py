@@ -51,6 +51,7 @@ def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndar
     out = np.full(len(grid), -1.0)
     se = np.zeros(len(grid))
     last_key, last_val, last_se = None, -1.0, 0.0
+    p_t = np.ascontiguousarray(p.T)  # (m, s), once: a transposed view is copied by every sparse product below
     for gi, t in enumerate(grid):
         g = _cut(merges, m, t)
         k = int(g.max()) + 1
@@ -63,7 +64,7 @@ def _silhouettes(basis: tuple, *, sizes: np.ndarray, merges: list, grid: np.ndar
             continue
         csize = np.bincount(g, weights=sizes, minlength=k)
         ind = sp.csr_matrix((np.ones(m), (np.arange(m), g)), shape=(m, k))
-        pk = np.asarray((ind.T @ p.T).T)  # (s, k): sum of similarities to each group
+        pk = np.asarray((ind.T @ p_t).T)  # (s, k): sum of similarities to each group
         own = g[own_leaf]
         n_own = csize[own]
         a_sim = (pk[r, own] - self_sim) / np.maximum(n_own - 1, 1)
