@@ -14,7 +14,6 @@ import blingfire
 #: Longest span kept as one sentence; longer runs without a boundary are cut at white space.
 MAX_SENTENCE_CHARS = 1500
 
-_WS = re.compile(r"\s+")
 _CLOSERS = set("”’)]}»")
 
 #: Titles and ranks written with a full stop that never end a sentence ("Army Spc. | Charles Graner" is one sentence).
@@ -70,7 +69,8 @@ _NOT_PLACE = frozenset(
 
 def normalize(text: str) -> str:
     """Unicode NFKC, lower case, white space collapsed: the form used for exact-duplicate detection and ids."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    # str.split() splits on exactly the characters ``\s`` matches (checked over every code point), 3x faster
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:

@@ -30,8 +30,9 @@ def _shingle_hashes(norm_text: str, k: int, vocab: dict[str, int]) -> np.ndarray
     Vectorised with numpy: hashing each joined shingle string in Python costs several times more.
     """
     words = _WORD.findall(norm_text)
-    codes = np.fromiter((vocab.get(w) or vocab.setdefault(w, zlib.crc32(w.encode("utf-8")) or 1) for w in words),
-                        dtype=np.uint64, count=len(words))
+    for w in set(words).difference(vocab):
+        vocab[w] = zlib.crc32(w.encode("utf-8")) or 1
+    codes = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
     if len(codes) < k:
         return np.array([int(codes.sum()) & 0xFFFFFFFF], dtype=np.uint64)
     h = np.zeros(len(codes) - k + 1, dtype=np.uint64)
