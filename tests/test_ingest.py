@@ -197,6 +197,28 @@ def test_exact_and_near_duplicates_collapse_with_all_sources():
     assert_conserved(report)
 
 
+def test_per_text_steps_give_the_same_articles_on_any_number_of_workers(monkeypatch):
+    """Signatures, house text and sentences are made in forked workers on large inputs: the articles, report and
+    dedupe index are those of the plain loop."""
+    from pipeline.ingest import forkmap
+
+    edited = WIRE.replace("on Monday", "on Monday morning").replace("local health officials said", "officials said")
+    rows = [{"id": str(i), "title": f"T{i}", "source": f"outlet{i % 2}",
+             "text": f"CAIRO (Reuters) - {t}\n\nReporting by Staff {i % 2}; Editing by Desk"}
+            for i, t in enumerate([WIRE, edited, OTHER, WIRE.upper()] * 3 + [OTHER.replace("Saturday", "Sunday")])]
+    files = files_from([SEEDS]) + [InputFile("d.jsonl", jsonl(*rows))]
+    results = []
+    monkeypatch.setattr(forkmap, "MIN_ITEMS", 1)
+    for n in (1, 2, 3):
+        monkeypatch.setattr(forkmap, "workers", lambda n=n: n)
+        index: dict = {}
+        arts, report = ingest(files, index=index)
+        results.append((json.dumps(arts, sort_keys=True), json.dumps(report, sort_keys=True),
+                        index["minhash"].tobytes(), index["content"].tobytes()))
+    assert results[0] == results[1] == results[2]
+    assert report["unique"] < report["read"] and report["boilerplate"]["spans"] > 0
+
+
 def test_near_duplicate_threshold_is_respected():
     half = WIRE.split(". ")[0] + ". " + OTHER
     arts, report = run_bytes(("d.jsonl", jsonl({"id": "1", "text": WIRE}, {"id": "2", "text": half})))

@@ -8,8 +8,9 @@ from datetime import datetime
 import numpy as np
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, find_boilerplate
+from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, learned_spans, merge_spans, pattern_spans
 from pipeline.ingest.dedupe import _minhashes, content_id, content_key, minhash_signatures, near_duplicate_groups
+from pipeline.ingest.forkmap import CTX, fork_map
 from pipeline.ingest.formats import IngestError, InputFile, ParsedInputs, Record, Rejection, clean_text, parse_file
 from pipeline.text import normalize, split_sentences
 
@@ -129,6 +130,15 @@ def mark_text(text: str, spans: list[tuple[int, int, str]], min_chars: int
     return spans, sents
 
 
+def _mark_one(i: int) -> tuple[list[tuple[int, int, str]], list[list[int]]]:
+    """House-text spans (learned + conventions, as :func:`find_boilerplate` gives them) and content sentences of
+    text ``i`` of ``forkmap.CTX``."""
+    c = CTX
+    text, learned = c["texts"][i], c["learned"]
+    spans = [] if learned is None else merge_spans(pattern_spans(text, learned[i]) + learned[i])
+    return mark_text(text, spans, c["min_chars"])
+
+
 def build_articles(parsed: ParsedInputs, cfg: IngestConfig, *, context: list[dict] | None = None,
                    index: dict | None = None) -> tuple[list[dict], dict]:
     """Records -> unique articles (with sources, sentence spans and boilerplate spans) and the ingest report.
@@ -208,20 +218,15 @@ def build_articles(parsed: ParsedInputs, cfg: IngestConfig, *, context: list[dic
         seen_groups.add(g)
     texts = [t for _r, t, _n in prepared]
     context = context or []
-    if cfg.boilerplate:
-        found = find_boilerplate(texts + [a["text"] for a in context],
-                                 [r.outlet for r, _t, _n in prepared] + [a.get("source") for a in context],
-                                 counted=counted + [True] * len(context),
-                                 min_articles=cfg.boilerplate_min_articles, min_share=cfg.boilerplate_min_share)
-        found = found[: len(texts)]
-    else:
-        found = [[] for _ in texts]
-    spans_of: list[list[tuple[int, int, str]]] = []
-    sents_of: list[list[list[int]]] = []
-    for text, spans in zip(texts, found):
-        spans, sents = mark_text(text, spans, cfg.min_sentence_chars)
-        spans_of.append(spans)
-        sents_of.append(sents)
+    learned = None
+    if cfg.boilerplate:  # what repeats per outlet; then each text's own conventions, spans and sentences
+        learned = learned_spans(texts + [a["text"] for a in context],
+                                [r.outlet for r, _t, _n in prepared] + [a.get("source") for a in context],
+                                counted=counted + [True] * len(context),
+                                min_articles=cfg.boilerplate_min_articles, min_share=cfg.boilerplate_min_share)
+    marked = fork_map(_mark_one, len(texts), {"texts": texts, "learned": learned, "min_chars": cfg.min_sentence_chars})
+    spans_of: list[list[tuple[int, int, str]]] = [m[0] for m in marked]
+    sents_of: list[list[list[int]]] = [m[1] for m in marked]
 
     # ---- merge duplicate groups with the same content (house text aside); drop texts with no content sentence
     parent: dict[int, int] = {}

@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 
 from pipeline.config import IngestConfig
+from pipeline.ingest.forkmap import CTX, fork_map
 from pipeline.text import normalize
 
 
@@ -68,14 +69,19 @@ def _minhashes(norm_texts: list[str], cfg: IngestConfig) -> list:
     if not n:
         return []
     first = MinHash(num_perm=cfg.num_perm, seed=1, hashfunc=_identity)
-    hashes = [first] + [
-        MinHash(num_perm=cfg.num_perm, hashfunc=_identity, permutations=first.permutations, scheme=first.scheme)
-        for _ in range(n - 1)
-    ]
-    vocab: dict[str, int] = {}
-    for mh, t in zip(hashes, norm_texts):
-        mh.update_batch(_shingle_hashes(t, cfg.shingle_words, vocab))
-    return hashes
+    # the signatures on every core (forkmap), then one MinHash object per text around its signature
+    values = fork_map(_signature, n, {"texts": norm_texts, "k": cfg.shingle_words, "first": first, "vocab": {}})
+    return [MinHash(num_perm=cfg.num_perm, hashfunc=_identity, permutations=first.permutations, scheme=first.scheme,
+                    hashvalues=v) for v in values]
+
+
+def _signature(i: int) -> np.ndarray:
+    c = CTX
+    first = c["first"]  # never updated: a template (its permutations)
+    mh = type(first)(num_perm=len(first.hashvalues), hashfunc=_identity, permutations=first.permutations,
+                     scheme=first.scheme)
+    mh.update_batch(_shingle_hashes(c["texts"][i], c["k"], c["vocab"]))
+    return mh.hashvalues
 
 
 def minhash_signatures(norm_texts: list[str], cfg: IngestConfig, hashes: list | None = None) -> np.ndarray:
