@@ -10,7 +10,7 @@ OUT    ?= out
 CONFIG ?= configs/default.yaml
 ARGS   ?=
 STAMPS := $(OUT)/.stamps
-SHARED := pipeline/__init__.py pipeline/config.py pipeline/artifacts.py pipeline/runner.py pipeline/text.py
+SHARED := pipeline/__init__.py pipeline/config.py pipeline/forkmap.py pipeline/artifacts.py pipeline/runner.py pipeline/text.py
 INPUT_FILES := $(shell find $(INPUTS) -type f -not -name '.*' 2>/dev/null)
 
 .DEFAULT_GOAL := help

@@ -200,7 +200,7 @@ def test_exact_and_near_duplicates_collapse_with_all_sources():
 def test_per_text_steps_give_the_same_articles_on_any_number_of_workers(monkeypatch):
     """Signatures, house text and sentences are made in forked workers on large inputs: the articles, report and
     dedupe index are those of the plain loop."""
-    from pipeline.ingest import forkmap
+    from pipeline import forkmap
 
     edited = WIRE.replace("on Monday", "on Monday morning").replace("local health officials said", "officials said")
     rows = [{"id": str(i), "title": f"T{i}", "source": f"outlet{i % 2}",

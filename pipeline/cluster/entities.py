@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from pipeline.forkmap import CTX, fork_map
+
 _CAP_WORD = r"(?:[A-Z][\w'’.-]*[\w.]|[A-Z]\.?)"
 _SPAN = re.compile(rf"{_CAP_WORD}(?:[ \t]+(?:(?:of|de|del|la|al|bin|van|von|le)[ \t]+)?{_CAP_WORD})*")
 _NUMBER = re.compile(r"(?<![\w.])(?:\d{2,}|\d+[.,]\d+)(?:[.,]\d+)*(?![\w])")
@@ -80,6 +82,10 @@ def _add(out: list[str], words: list[str], stop: frozenset[str], exclude: frozen
         out.append(" ".join(words))
 
 
+def _entities_of(i: int) -> list[str]:
+    return extract_entities(CTX["texts"][i][:ENTITY_CHARS], CTX["exclude"])
+
+
 class EntityVectors:
     """TF-IDF (sublinear tf, L2-normalised rows) over the entities of a collection; ``transform`` maps new texts
     with the same vocabulary and weights (what an update needs)."""
@@ -95,7 +101,7 @@ class EntityVectors:
     def fit(cls, texts: Sequence[str], exclude: frozenset[str] = frozenset()) -> tuple[EntityVectors, object]:
         """(the fitted vectoriser, the (n_texts, n_entities) CSR matrix of ``texts``). Entities seen in one text
         only are left out: they cannot link two articles."""
-        ents = [extract_entities(t[:ENTITY_CHARS], exclude) for t in texts]
+        ents = fork_map(_entities_of, len(texts), {"texts": texts, "exclude": exclude})  # on every core
         df: dict[str, int] = {}
         for e in ents:
             for t in set(e):

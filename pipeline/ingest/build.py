@@ -10,7 +10,7 @@ import numpy as np
 from pipeline.config import IngestConfig
 from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, learned_spans, merge_spans, pattern_spans
 from pipeline.ingest.dedupe import _minhashes, content_id, content_key, minhash_signatures, near_duplicate_groups
-from pipeline.ingest.forkmap import CTX, fork_map
+from pipeline.forkmap import CTX, fork_map
 from pipeline.ingest.formats import IngestError, InputFile, ParsedInputs, Record, Rejection, clean_text, parse_file
 from pipeline.text import normalize, split_sentences
 

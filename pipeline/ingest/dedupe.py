@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.forkmap import CTX, fork_map
+from pipeline.forkmap import CTX, fork_map
 from pipeline.text import normalize
 
 

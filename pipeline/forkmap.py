@@ -1,4 +1,4 @@
-"""Per-text steps of ingest on every core: an ordered map in forked worker processes.
+"""Per-item steps (of ingest, of the cluster stage) on every core: an ordered map in forked worker processes.
 
 The inputs are not pickled: the workers inherit them from the parent (``CTX``, filled for the duration of one map);
 only each item's result travels back. The result is the list the plain loop gives, whatever the number of workers.
