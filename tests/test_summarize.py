@@ -710,3 +710,77 @@ def test_groups_are_solved_with_one_blas_thread(monkeypatch):
     for workers in (1, 2):
         for threads in R._solve_all([[("a", 1.0)]] * 20, {}, workers):
             assert all(n == 1 for n in threads)
+
+
+def _brute_force_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs, tails):
+    """Best subset by enumeration, with the solver's objective (tie-break included) and constraints."""
+    from itertools import combinations
+
+    ns = len(lengths)
+    tie = 1e-6 * (1.0 - np.arange(ns) / max(ns, 1))
+    best, best_val = None, -np.inf
+    for k in range(1, ns + 1):
+        for s in combinations(range(ns), k):
+            chosen = set(s)
+            if not all(fits[j] for j in s):
+                continue
+            if budget_words is not None and sum(lengths[j] for j in s) > budget_words:
+                continue
+            if budget_sents is not None and k > budget_sents:
+                continue
+            if any(a in chosen and b in chosen for a, b in pairs):
+                continue
+            if any(x in chosen and y not in chosen for x, y in [*needs.items(), *tails.items()]):
+                continue
+            covered = {t for j in s for t in occ[j]}
+            val = float(sum(rel[j] + tie[j] for j in s) + sum(c_weight[t] for t in covered))
+            if val > best_val:
+                best, best_val = sorted(s), val
+    return best, best_val
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ilp_is_proven_optimal_and_equals_brute_force(seed):
+    from pipeline.summarize.solve import _solve_ilp
+
+    rng = np.random.default_rng(seed)
+    ns, nc = int(rng.integers(8, 11)), int(rng.integers(6, 15))
+    lengths = rng.integers(5, 40, ns).astype(np.float64)
+    rel = rng.uniform(0.0, 1.0, ns)
+    c_weight = rng.uniform(0.1, 3.0, nc)
+    occ = [sorted(int(t) for t in rng.choice(nc, int(rng.integers(0, 4)), replace=False)) for _ in range(ns)]
+    pairs = sorted({tuple(sorted(int(x) for x in rng.choice(ns, 2, replace=False))) for _ in range(2)})
+    needs = {3: 2} if seed % 2 else {}
+    tails = {6: 7} if seed % 3 == 0 else {}
+    budget_words = None if seed == 5 else float(rng.integers(40, 100))
+    budget_sents = int(rng.integers(2, 5)) if seed in (1, 5) else None
+    fits = lengths <= budget_words if budget_words is not None else np.ones(ns, dtype=bool)
+    fits[int(rng.integers(ns))] = False
+    res = _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, 10.0, 0.0, needs, tails)
+    best, best_val = _brute_force_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs,
+                                      tails)
+    assert res is not None
+    chosen, obj, proven = res
+    assert proven
+    assert chosen == best
+    assert obj == pytest.approx(best_val, rel=1e-9, abs=1e-7)
+
+
+def test_ilp_solve_prints_nothing_to_stdout():
+    """The CLI writes JSON to stdout: HiGHS's banner (printed by the first ``Highs()`` of a process) must not."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import numpy as np\n"
+        "from pipeline.summarize.solve import _solve_ilp\n"
+        "r = _solve_ilp(np.array([3.0, 4.0]), np.array([0.5, 0.2]), [[0], [0, 1]], np.array([1.0, 2.0]), [], 5.0, "
+        "None, np.array([True, True]), 10.0, 1e-3)\n"
+        "assert r is not None and r[2]\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert out.stdout == ""

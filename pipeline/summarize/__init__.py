@@ -19,7 +19,7 @@ Method (``summarize_group``), measured on MultiLing 2011 with ``benchmarks/compa
    (``embed.lead_sentences``; ``embedded`` marks those rows), the centroid is theirs, and a sentence past the lead
    takes its article's mean lead cosine (``unembedded="article"``, the default: nothing more is embedded) or has its
    vector embedded when it could make the ``max_candidates`` cut (``"fetch"``: ``needed_vectors`` names them).
-4. **Selection.** An integer program solved by HiGHS (``scipy.optimize.milp``) maximises
+4. **Selection.** An integer program solved by HiGHS (through ``highspy``, pinned) maximises
    ``sum(concept weights covered) + relevance_weight x n_articles x sum(words x relevance)`` over the chosen
    sentences, under the word budget (a knapsack) or a sentence count, and forbids choosing two sentences whose
    vectors have cosine above ``redundancy``. Groups are first pruned to the ``max_candidates`` best sentences by

@@ -1,4 +1,4 @@
-"""The two solvers of the selection: the exact concept-coverage ILP (HiGHS via ``scipy.optimize.milp``) and the
+"""The two solvers of the selection: the exact concept-coverage ILP (HiGHS through ``highspy``, pinned) and the
 greedy cost-benefit fallback. Both take the same arrays and honour the same constraints, units included."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ _STDOUT_LOCK = threading.Lock()
 
 @contextmanager
 def _quiet_c_stdout():
-    """Silence file descriptor 1 while HiGHS runs: some HiGHS builds printf debug lines even with output off."""
+    """Silence file descriptor 1: HiGHS prints its banner there (C level) on the first ``Highs()`` of a process."""
     with _STDOUT_LOCK:
         try:
             sys.stdout.flush()
@@ -43,6 +43,24 @@ def _quiet_c_stdout():
             os.close(devnull)
 
 
+_LOCAL = threading.local()
+
+
+def _highs():
+    """This thread's HiGHS instance, made once (banner muted) with the options every solve shares."""
+    h = getattr(_LOCAL, "highs", None)
+    if h is None:
+        import highspy
+
+        with _quiet_c_stdout():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("presolve", "on")
+        _LOCAL.highs = h
+    return h
+
+
 def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, time_limit, mip_gap, needs=None,
                tails=None):
     """Concept-coverage ILP solved by HiGHS. Returns (chosen positions, objective, proven optimal) or None.
@@ -50,25 +68,25 @@ def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, f
     ``needs`` maps a sentence to the one it cannot be chosen without (``s_d <= s_a``); ``tails`` maps a sentence
     citable only as an antecedent to the sentence after it (``s_a <= s_d``).
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    import highspy
     from scipy.sparse import coo_matrix
 
     ns, nc = len(lengths), len(c_weight)
-    # variables: s_0..s_{ns-1}, c_0..c_{nc-1}; milp minimises
+    # variables: s_0..s_{ns-1}, c_0..c_{nc-1}; HiGHS minimises
     # tiny tie-break towards earlier candidates (sorted by article_id, position) keeps the result deterministic
     tie = 1e-6 * (1.0 - np.arange(ns) / max(ns, 1))
     cost = -np.concatenate([rel + tie, c_weight])
-    rows, cols, vals, lo, hi = [], [], [], [], []
+    rows, cols, vals, hi = [], [], [], []
     r = 0
     if budget_words is not None:
         for j in range(ns):
             rows.append(r), cols.append(j), vals.append(lengths[j])
-        lo.append(-np.inf), hi.append(budget_words)
+        hi.append(budget_words)
         r += 1
     if budget_sents is not None:
         for j in range(ns):
             rows.append(r), cols.append(j), vals.append(1.0)
-        lo.append(-np.inf), hi.append(float(budget_sents))
+        hi.append(float(budget_sents))
         r += 1
     # c_t <= sum of s_j over sentences holding t
     holders: list[list[int]] = [[] for _ in range(nc)]
@@ -79,41 +97,58 @@ def _solve_ilp(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, f
         rows.append(r), cols.append(ns + t), vals.append(1.0)
         for j in holders[t]:
             rows.append(r), cols.append(j), vals.append(-1.0)
-        lo.append(-np.inf), hi.append(0.0)
+        hi.append(0.0)
         r += 1
     for a, b in pairs:
         rows.append(r), cols.append(a), vals.append(1.0)
         rows.append(r), cols.append(b), vals.append(1.0)
-        lo.append(-np.inf), hi.append(1.0)
+        hi.append(1.0)
         r += 1
     for d, a in [*sorted((needs or {}).items()), *sorted((tails or {}).items())]:
         rows.append(r), cols.append(d), vals.append(1.0)
         rows.append(r), cols.append(a), vals.append(-1.0)
-        lo.append(-np.inf), hi.append(0.0)
+        hi.append(0.0)
         r += 1
-    upper = np.concatenate([fits.astype(np.float64), np.ones(nc)])
-    constraints = []
-    if r:
-        a_mat = coo_matrix((vals, (rows, cols)), shape=(r, ns + nc)).tocsr()
-        constraints = [LinearConstraint(a_mat, np.array(lo), np.array(hi))]
-    integrality = np.concatenate([np.ones(ns), np.zeros(nc)])  # c_t is integral at an optimum given s
+    lp = highspy.HighsLp()
+    lp.num_col_ = ns + nc
+    lp.num_row_ = r
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(ns + nc)
+    lp.col_upper_ = np.concatenate([fits.astype(np.float64), np.ones(nc)])
+    lp.row_lower_ = np.full(r, -highspy.kHighsInf)
+    lp.row_upper_ = np.array(hi, dtype=np.float64)
+    # the matrix column-wise (CSC, duplicates summed, rows sorted in each column), as scipy's milp handed it over
+    a_mat = coo_matrix((vals, (rows, cols)), shape=(r, ns + nc)).tocsc()
+    a_mat.sum_duplicates()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = ns + nc
+    lp.a_matrix_.num_row_ = r
+    lp.a_matrix_.start_ = a_mat.indptr
+    lp.a_matrix_.index_ = a_mat.indices
+    lp.a_matrix_.value_ = a_mat.data.astype(np.float64)
+    # c_t is integral at an optimum given s
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * ns + [highspy.HighsVarType.kContinuous] * nc
+    h = _highs()
     try:
-        with _quiet_c_stdout():
-            res = milp(
-                cost,
-                integrality=integrality,
-                bounds=Bounds(np.zeros(ns + nc), upper),
-                constraints=constraints,
-                options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_gap), "presolve": True},
-            )
+        h.clearModel()
+        h.setOptionValue("time_limit", float(time_limit))
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        ms = highspy.HighsModelStatus
+        feasible = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        if status not in (ms.kOptimal, ms.kTimeLimit) or not feasible:
+            return None
+        x = np.asarray(h.getSolution().col_value)
+        obj = float(-info.objective_function_value)
     except Exception:  # pragma: no cover - solver failure falls back to greedy
         return None
-    if res.x is None or res.status not in (0, 1):
-        return None
-    chosen = [j for j in range(ns) if res.x[j] > 0.5]
+    chosen = [j for j in range(ns) if x[j] > 0.5]
     if not chosen:
         return None
-    return chosen, float(-res.fun), res.status == 0
+    return chosen, obj, status == ms.kOptimal
 
 
 def _solve_greedy(lengths, rel, occ, c_weight, pairs, budget_words, budget_sents, fits, needs=None, tails=None):
