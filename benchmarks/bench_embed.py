@@ -39,7 +39,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def cpu_flags_line() -> str:
     """The CPU's vector extensions as lscpu lists them (what the figures were measured on)."""
-    p = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
+    p = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*\\|amx[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
                        capture_output=True, text=True)
     return p.stdout.strip() or "unknown"
 

@@ -39,7 +39,7 @@ STAGES = ("ingest", "embed", "cluster", "summarize", "report")
 
 
 def cpu_flags_line() -> str:
-    p = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
+    p = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*\\|amx[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
                        capture_output=True, text=True)
     return p.stdout.strip() or "unknown"
 

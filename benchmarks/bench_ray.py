@@ -44,7 +44,7 @@ def cpu_flags() -> str:
     import re
 
     model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "?")
-    flags = sorted(set(re.findall(r"\b(avx[^ ]*|vnni[^ ]*)", out)))
+    flags = sorted(set(re.findall(r"\b(avx[^ ]*|vnni[^ ]*|amx[^ ]*)", out)))
     return f"{model}; {' '.join(flags)}"
 
 

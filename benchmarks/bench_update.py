@@ -49,7 +49,7 @@ def cpu_flags() -> str:
         flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
     except (OSError, StopIteration):
         return "unknown"
-    return " ".join(sorted(f for f in set(flags) if f.startswith("avx") or "vnni" in f)) or "no avx"
+    return " ".join(sorted(f for f in set(flags) if f.startswith(("avx", "amx")) or "vnni" in f)) or "no avx"
 
 
 def load_set(name: str) -> tuple[list[dict], str | None, str]:

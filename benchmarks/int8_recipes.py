@@ -113,7 +113,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(res))
         return
-    lscpu = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
+    lscpu = subprocess.run("lscpu | grep -o 'avx[^ ]*\\|vnni[^ ]*\\|amx[^ ]*' | sort -u | tr '\\n' ' '", shell=True,
                            capture_output=True, text=True).stdout.strip()
     print(f"CPU flags (lscpu): {lscpu}")
     _print(res, "native")
