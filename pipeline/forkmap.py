@@ -29,7 +29,21 @@ def fork_map(fn: Callable[[int], object], n: int, ctx: dict, n_workers: int | No
     try:
         if k <= 1 or n < MIN_ITEMS or "fork" not in mp.get_all_start_methods():
             return [fn(i) for i in range(n)]
-        with mp.get_context("fork").Pool(k) as pool:
-            return pool.map(fn, range(n), chunksize=max(1, n // (k * 8)))
+        return pool_map(fn, range(n), k, chunksize=max(1, n // (k * 8)))
     finally:
         CTX.clear()
+
+
+def pool_map(fn: Callable, items, k: int, chunksize: int) -> list:
+    """``Pool.map`` in ``k`` forked processes that then exit on their own: a ``with Pool()`` block would end them
+    with SIGTERM, and a forked child inherits the parent's signal handlers (Ray's print a stack trace on SIGTERM)."""
+    pool = mp.get_context("fork").Pool(k)
+    try:
+        out = pool.map(fn, items, chunksize=chunksize)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return out

@@ -507,14 +507,15 @@ def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) ->
 
     from threadpoolctl import threadpool_limits
 
+    from pipeline.forkmap import pool_map
+
     with threadpool_limits(limits=1, user_api="blas"):  # inherited by the forked workers
         if workers <= 1 or len(tasks) < 16 or "fork" not in mp.get_all_start_methods():
             return [_group_summary(t, ctx) for t in tasks]
         _POOL_CTX.clear()
         _POOL_CTX.update(ctx)  # inherited by the forked workers, never pickled
         try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                return pool.map(_group_summary, tasks, chunksize=max(1, len(tasks) // (workers * 8)))
+            return pool_map(_group_summary, tasks, workers, chunksize=max(1, len(tasks) // (workers * 8)))
         finally:
             _POOL_CTX.clear()
 
