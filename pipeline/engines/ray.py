@@ -1,12 +1,14 @@
 """The Ray engine: the same stages, the heavy parts on a Ray cluster (``engine: ray``; the ``ray`` extra).
 
-- **Embed** (Ray Data): the driver dedupes the sentences and titles and looks them up in the vector cache exactly as
-  the local engine does (``Embedder.encode``); only the misses go to Ray, as a dataset of ``ray.block_rows`` texts per
-  block, mapped with ``map_batches`` over a pool of actors that each load the model once (from the same offline
-  path / ONNX export as the local engine) and run one thread each. The vectors come back to the driver, are
-  normalised and written to the same cache, so a later run on either engine reuses them. With the default int8
-  backend (one text per run) and the hashing model a vector depends on its text alone, so both engines write the
-  same bytes; the fp32 backends batch texts, and a batch's padding can move the last bits.
+- **Embed** (an actor pool): the driver dedupes the sentences and titles and looks them up in the vector cache
+  exactly as the local engine does (``Embedder.encode``); only the misses go to Ray, in blocks of at most
+  ``ray.block_rows`` texts (at least 8 blocks per actor), each block to the next free actor of a pool that loads
+  the model once per actor (from the same offline path / ONNX export as the local engine), runs one thread and
+  lives until that model's ``encode`` returns (the actors then free their CPUs for the next stages' tasks). The
+  vectors come back to the driver in block order, are normalised and written to the same cache, so a later run
+  on either engine reuses them. With the default int8 backend (one text per run), the static model and the
+  hashing model a vector depends on its text alone, so both engines write the same bytes; the fp32 backends batch
+  texts, and a batch's padding can move the last bits.
 - **Cluster**: the micro-clustering's Lloyd passes are maps over fixed blocks of articles (assign to the nearest
   centre, sum per centre) run as Ray tasks; the driver adds the block sums in block order (the local engine runs the
   same blocks in a loop, so the sums agree to the bit) and builds the tree over the micro-cluster sums. Each
@@ -23,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,22 +32,12 @@ import numpy as np
 from pipeline.engines import EngineError
 
 
-def _quiet_ray_data() -> None:
-    import ray.data
-
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.enable_operator_progress_bars = False
-    ctx.print_on_execution_start = False
-    for name in ("ray.data", "ray.data._internal"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 class _EmbedActor:
-    """One model per actor process; ``__call__`` embeds a batch of texts (no cache: the driver owns it).
+    """One model per actor process; ``embed`` embeds a block of texts, ``batch_size`` texts per model call (no
+    cache: the driver owns it).
 
-    The config travels as a class attribute of a subclass made per job (:func:`_actor_class`), not as a constructor
-    argument, so restarting a killed actor never depends on an object in the store."""
+    The config travels as a class attribute of a subclass made per model config (:func:`_actor_class`), not as a
+    constructor argument, so restarting a killed actor never depends on an object in the store."""
 
     CFG: dict = {}
 
@@ -58,9 +49,15 @@ class _EmbedActor:
         self.embedder = make_embedder(cfg)
         self.pid = os.getpid()
 
+    def embed(self, batch: dict) -> dict:
+        return self(batch)
+
     def __call__(self, batch: dict) -> dict:
         texts = [str(t) for t in batch["text"]]
-        vecs, n_tokens = self.embedder._compute(texts, lambda _n: None)
+        step = max(1, int(batch.get("batch_size") or len(texts) or 1))
+        parts = [self.embedder._compute(texts[a : a + step], lambda _n: None) for a in range(0, len(texts), step)]
+        vecs = np.concatenate([v for v, _t in parts]) if parts else np.zeros((0, self.embedder.dim), np.float32)
+        n_tokens = sum(t for _v, t in parts)
         n = len(texts)
         tokens = np.zeros(n, dtype=np.int64)
         if n:
@@ -149,6 +146,7 @@ class RayEngine:
         self.cfg = rcfg
         self.on_batch: Callable[[dict], None] | None = None  # called with each embedded batch (tests, progress)
         self.stats: dict = {}
+        self._pools: dict[str, list] = {}  # model config -> its embedding actors (see _pool)
         if not ray.is_initialized():
             kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
             try:
@@ -162,7 +160,6 @@ class RayEngine:
                     "start a local Ray"
                 raise EngineError(f"cannot {where}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
                                   ) from None
-        _quiet_ray_data()
 
     @staticmethod
     def alive() -> bool:
@@ -200,39 +197,62 @@ class RayEngine:
             return self._embed(texts, cfg_json, dim, tick)
 
         emb._compute = compute  # instance attribute: encode() calls it for the cache misses only
+        encode = emb.encode
+
+        def encode_then_release(*args, **kwargs):  # the actors hold CPUs the next stages' tasks need
+            try:
+                return encode(*args, **kwargs)
+            finally:
+                self._release(cfg_json)
+
+        emb.encode = encode_then_release
         self.stats = {}
         return emb
 
+    def _pool(self, cfg_json: dict) -> list:
+        """The embedding actors of one model config, started on first use and kept until its ``encode`` returns:
+        ``encode`` sends its misses in chunks (one per cache flush), and a new pool per chunk cost ~2.5 s each
+        (process start, model load), more than the static tier's whole work on news2017."""
+        import json
+
+        import ray
+
+        key = json.dumps(cfg_json, sort_keys=True)
+        if key not in self._pools:
+            n = max(1, int(self.cfg.actors or self.cpus()))
+            cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(_actor_class(cfg_json))
+            self._pools[key] = [cls.remote() for _ in range(n)]
+        return self._pools[key]
+
+    def _release(self, cfg_json: dict) -> None:
+        import json
+
+        import ray
+
+        for actor in self._pools.pop(json.dumps(cfg_json, sort_keys=True), []):
+            ray.kill(actor)
+
     def _embed(self, texts: list[str], cfg_json: dict, dim: int, tick) -> tuple[np.ndarray, int]:
-        import pyarrow as pa
+        from ray.util import ActorPool
 
         n = len(texts)
         if not n:
             return np.zeros((0, dim), np.float32), 0
         t0 = time.perf_counter()
-        rows = max(1, int(self.cfg.block_rows))
+        actors = self._pool(cfg_json)
+        # at least 8 blocks per actor, so the actors finish together: a block of 1,024 160-token passages is ~16 s
+        # of one core, and the last one ran alone (ray.block_rows caps the rows of a block)
+        rows = max(1, min(int(self.cfg.block_rows), -(-n // (len(actors) * 8))))
         idx = np.arange(n, dtype=np.int64)
-        blocks = [pa.table({"i": idx[a : a + rows], "text": pa.array(texts[a : a + rows], type=pa.large_string())})
+        blocks = [{"i": idx[a : a + rows], "text": texts[a : a + rows], "batch_size": int(self.cfg.batch_size)}
                   for a in range(0, n, rows)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Ray Data's own deprecation notices are not the user's business
-            return self._run_embed(blocks, n, cfg_json, dim, tick, t0)
-
-    def _run_embed(self, blocks: list, n: int, cfg_json: dict, dim: int, tick, t0: float) -> tuple[np.ndarray, int]:
-        import ray.data
-
         out = np.zeros((n, dim), np.float32)
-        actors = max(1, min(int(self.cfg.actors or self.cpus()), len(blocks)))
-        ds = ray.data.from_arrow(blocks).map_batches(
-            _actor_class(cfg_json), batch_size=int(self.cfg.batch_size),
-            compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1, batch_format="numpy", zero_copy_batch=True,
-            max_restarts=-1, max_task_retries=-1,
-        )
         seen = np.zeros(n, dtype=bool)
         n_tokens = 0
         pids: set[int] = set()
         rss_kb = 0
-        for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        # in block order, each block to the next free actor; a killed actor is restarted and its block re-run
+        for b in ActorPool(actors).map(lambda actor, block: actor.embed.remote(block), blocks):
             rss_kb = max(rss_kb, int(b["rss_kb"].max()) if len(b["rss_kb"]) else 0)
             i = b["i"]
             out[i] = b["vec"]
@@ -247,7 +267,7 @@ class RayEngine:
         # summed over the calls of one embed stage (encode() sends the misses in chunks of VectorCache.SHARD_ROWS)
         st = self.stats
         self.stats = {"texts": st.get("texts", 0) + n, "tokens": st.get("tokens", 0) + n_tokens,
-                      "blocks": st.get("blocks", 0) + len(blocks), "actors": max(actors, st.get("actors", 0)),
+                      "blocks": st.get("blocks", 0) + len(blocks), "actors": max(len(actors), st.get("actors", 0)),
                       "actor_pids": sorted(pids | set(st.get("actor_pids", []))),
                       "actor_peak_rss_mb": max(round(rss_kb / 1024, 1), st.get("actor_peak_rss_mb", 0.0)),
                       "seconds": round(st.get("seconds", 0.0) + time.perf_counter() - t0, 3)}
