@@ -108,8 +108,8 @@ class RayConfig(_Section):
     address: str | None = Field(None, description="a running Ray cluster; null: start a local one")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray; null: all")
     actors: int | None = Field(None, ge=1, description="embedding actors; null: one per CPU of the cluster")
-    batch_size: int = Field(256, ge=1, description="sentences per map_batches call")
-    block_rows: int = Field(1024, ge=1, description="sentences per Ray Data block")
+    batch_size: int = Field(256, ge=1, description="texts per model call inside an embedding actor")
+    block_rows: int = Field(1024, ge=1, description="at most this many texts per block sent to an actor")
 
 
 class UpdateConfig(_Section):
