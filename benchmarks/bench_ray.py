@@ -152,7 +152,7 @@ def main() -> int:
         print(f"  local encoder: {tok / max(secs, 1e-9):,.0f} tokens/s on {args.cpus} cores = "
               f"{tok / max(secs, 1e-9) / args.cpus:,.0f} tokens/s per core")
         print(f"  ray actors: {rs.get('actors')} x 1 thread, {rs.get('blocks')} blocks, "
-              f"{tok / max(ray_secs, 1e-9):,.0f} tokens/s in the Ray Data job "
+              f"{tok / max(ray_secs, 1e-9):,.0f} tokens/s on the actors "
               f"({tok / max(ray_secs, 1e-9) / max(rs.get('actors', 1), 1):,.0f} per actor)")
         print(f"  embedding actor peak RSS: {rs.get('actor_peak_rss_mb')} MB")
         print(f"  micro-clusters: {params.get('n_leaves')} leaves x {dim} dims x 8 bytes = "
