@@ -1,4 +1,4 @@
-"""Per-item steps (of ingest, of the cluster stage) on every core: an ordered map in forked worker processes.
+"""Per-item steps (of ingest, the cluster stage, summarize) on every core: an ordered map in forked worker processes.
 
 The inputs are not pickled: the workers inherit them from the parent (``CTX``, filled for the duration of one map);
 only each item's result travels back. The result is the list the plain loop gives, whatever the number of workers.
@@ -17,17 +17,23 @@ CTX: dict = {}
 
 
 def workers() -> int:
-    return max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else 1
+    """The cores this process may use (its CPU affinity where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
-def fork_map(fn: Callable[[int], object], n: int, ctx: dict, n_workers: int | None = None) -> list:
+def fork_map(fn: Callable[[int], object], n: int, ctx: dict, n_workers: int | None = None,
+             min_items: int | None = None) -> list:
     """``[fn(i) for i in range(n)]`` with ``ctx`` in ``CTX``; in ``n_workers`` (default: the cores this process may
-    use) forked processes when ``n >= MIN_ITEMS`` and fork is available. ``fn`` is a module-level function."""
+    use) forked processes when ``n >= min_items`` (default ``MIN_ITEMS``) and fork is available. ``fn`` is a
+    module-level function."""
     k = workers() if n_workers is None else n_workers
     CTX.clear()
     CTX.update(ctx)
     try:
-        if k <= 1 or n < MIN_ITEMS or "fork" not in mp.get_all_start_methods():
+        if k <= 1 or n < (MIN_ITEMS if min_items is None else min_items) or "fork" not in mp.get_all_start_methods():
             return [fn(i) for i in range(n)]
         return pool_map(fn, range(n), k, chunksize=max(1, n // (k * 8)))
     finally:

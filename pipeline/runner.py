@@ -454,17 +454,13 @@ def run_cluster(run: RunFolder, cfg: Config, say: Progress = _quiet) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-_POOL_CTX: dict = {}
-
-
-def _group_summary(members: list[tuple[str, float]], ctx: dict | None = None) -> list:
+def _group_summary(members: list[tuple[str, float]], ctx: dict) -> list:
     """Candidates of a group's articles -> the chosen summary sentences with citations.
 
     With ``ctx["plan"]``: the global sentence rows whose vectors the summary needs beyond ``ctx["have"]`` instead.
     """
     from pipeline.summarize import Candidate, citation, needed_vectors, summarize_group
 
-    ctx = ctx if ctx is not None else _POOL_CTX
     by_id, row_of, starts, sent_vecs, cfg = ctx["by_id"], ctx["row_of"], ctx["starts"], ctx["vecs"], ctx["cfg"]
     cands: list = []
     rows: list[int] = []
@@ -503,21 +499,18 @@ def _solve_all(tasks: list[list[tuple[str, float]]], ctx: dict, workers: int) ->
     threads only spin between them, on the cores the other workers need (the stage took 1.6x the wall time on a
     loaded 2-core machine, for the same summaries: docs/notes/summarize.md).
     """
-    import multiprocessing as mp
-
     from threadpoolctl import threadpool_limits
 
-    from pipeline.forkmap import pool_map
+    from pipeline.forkmap import fork_map
 
     with threadpool_limits(limits=1, user_api="blas"):  # inherited by the forked workers
-        if workers <= 1 or len(tasks) < 16 or "fork" not in mp.get_all_start_methods():
-            return [_group_summary(t, ctx) for t in tasks]
-        _POOL_CTX.clear()
-        _POOL_CTX.update(ctx)  # inherited by the forked workers, never pickled
-        try:
-            return pool_map(_group_summary, tasks, workers, chunksize=max(1, len(tasks) // (workers * 8)))
-        finally:
-            _POOL_CTX.clear()
+        return fork_map(_group_summary_at, len(tasks), {"tasks": tasks, "ctx": ctx}, n_workers=workers, min_items=16)
+
+
+def _group_summary_at(i: int) -> list:
+    from pipeline.forkmap import CTX
+
+    return _group_summary(CTX["tasks"][i], CTX["ctx"])
 
 
 def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.ndarray, sent_rows: np.ndarray,
@@ -533,7 +526,7 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
     Groups are independent, so they are solved in parallel (one process per core, ``embed.threads``);
     the result does not depend on the number of processes.
     """
-    import os
+    from pipeline.forkmap import workers as fork_workers
 
     counts = np.bincount(sent_rows[:, 0], minlength=len(articles)) if len(sent_rows) else np.zeros(len(articles), int)
     if len(sent_rows) != sum(len(a["sentences"]) for a in articles):
@@ -565,7 +558,7 @@ def summarize_groups(groups: list[dict], articles: list[dict], sent_vecs: np.nda
         reuse.append(len(stories) == 1 and same_members(stories[0], g))
         if not reuse[-1]:
             tasks.extend(members_of(st) for st in stories)
-    workers = cfg.embed.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers = cfg.embed.threads or fork_workers()
     solve = _engine(cfg).solver or _solve_all
     if have is not None and cfg.summarize.unembedded == "fetch":
         # the vectors the summaries need beyond the embed stage's, fetched once for all groups

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import PipelineError
+from pipeline.forkmap import workers
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
@@ -40,11 +41,7 @@ def default_cache_dir() -> Path:
     return base / "news-themes-pipeline"
 
 
-def default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+default_threads = workers  # the cores this process may use
 
 
 def _not_found(model: str, why: str = "") -> EmbedError:

@@ -22,6 +22,7 @@ batches are re-run (``max_task_retries=-1``); tasks retry three times.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -193,8 +194,10 @@ class RayEngine:
         cfg_json = actor_cfg.model_dump(mode="json")
         dim = emb.dim
 
+        key = json.dumps(cfg_json, sort_keys=True)  # one pool of actors per model config
+
         def compute(texts: list[str], tick) -> tuple[np.ndarray, int]:
-            return self._embed(texts, cfg_json, dim, tick)
+            return self._embed(texts, key, cfg_json, dim, tick)
 
         emb._compute = compute  # instance attribute: encode() calls it for the cache misses only
         encode = emb.encode
@@ -203,43 +206,38 @@ class RayEngine:
             try:
                 return encode(*args, **kwargs)
             finally:
-                self._release(cfg_json)
+                self._release(key)
 
         emb.encode = encode_then_release
         self.stats = {}
         return emb
 
-    def _pool(self, cfg_json: dict) -> list:
+    def _pool(self, key: str, cfg_json: dict) -> list:
         """The embedding actors of one model config, started on first use and kept until its ``encode`` returns:
         ``encode`` sends its misses in chunks (one per cache flush), and a new pool per chunk cost ~2.5 s each
         (process start, model load), more than the static tier's whole work on news2017."""
-        import json
-
         import ray
 
-        key = json.dumps(cfg_json, sort_keys=True)
         if key not in self._pools:
             n = max(1, int(self.cfg.actors or self.cpus()))
             cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(_actor_class(cfg_json))
             self._pools[key] = [cls.remote() for _ in range(n)]
         return self._pools[key]
 
-    def _release(self, cfg_json: dict) -> None:
-        import json
-
+    def _release(self, key: str) -> None:
         import ray
 
-        for actor in self._pools.pop(json.dumps(cfg_json, sort_keys=True), []):
+        for actor in self._pools.pop(key, []):
             ray.kill(actor)
 
-    def _embed(self, texts: list[str], cfg_json: dict, dim: int, tick) -> tuple[np.ndarray, int]:
+    def _embed(self, texts: list[str], key: str, cfg_json: dict, dim: int, tick) -> tuple[np.ndarray, int]:
         from ray.util import ActorPool
 
         n = len(texts)
         if not n:
             return np.zeros((0, dim), np.float32), 0
         t0 = time.perf_counter()
-        actors = self._pool(cfg_json)
+        actors = self._pool(key, cfg_json)
         # at least 8 blocks per actor, so the actors finish together: a block of 1,024 160-token passages is ~16 s
         # of one core, and the last one ran alone (ray.block_rows caps the rows of a block)
         rows = max(1, min(int(self.cfg.block_rows), -(-n // (len(actors) * 8))))

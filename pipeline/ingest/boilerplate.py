@@ -560,4 +560,9 @@ def find_boilerplate(texts: Sequence[str], groups: Sequence[str | None], *, coun
                      min_articles: int = 4, min_share: float = 0.05) -> list[list[tuple[int, int, str]]]:
     """Merged ``(start, end, kind)`` house-text spans of every text: conventions plus what repeats per outlet."""
     learned = learned_spans(texts, groups, counted=counted, min_articles=min_articles, min_share=min_share)
-    return [merge_spans(pattern_spans(t, ls) + ls) for t, ls in zip(texts, learned)]
+    return [text_spans(t, ls) for t, ls in zip(texts, learned)]
+
+
+def text_spans(text: str, learned: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Merged house-text spans of one text: its ``learned`` spans (:func:`learned_spans`) plus the conventions."""
+    return merge_spans(pattern_spans(text, learned) + list(learned))

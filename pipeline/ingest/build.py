@@ -8,9 +8,9 @@ from datetime import datetime
 import numpy as np
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, learned_spans, merge_spans, pattern_spans
-from pipeline.ingest.dedupe import _minhashes, content_id, content_key, minhash_signatures, near_duplicate_groups
 from pipeline.forkmap import CTX, fork_map
+from pipeline.ingest.boilerplate import LEARNED_KINDS, content_regions, learned_spans, text_spans
+from pipeline.ingest.dedupe import _minhashes, content_id, content_key, minhash_signatures, near_duplicate_groups
 from pipeline.ingest.formats import IngestError, InputFile, ParsedInputs, Record, Rejection, clean_text, parse_file
 from pipeline.text import normalize, split_sentences
 
@@ -131,11 +131,11 @@ def mark_text(text: str, spans: list[tuple[int, int, str]], min_chars: int
 
 
 def _mark_one(i: int) -> tuple[list[tuple[int, int, str]], list[list[int]]]:
-    """House-text spans (learned + conventions, as :func:`find_boilerplate` gives them) and content sentences of
-    text ``i`` of ``forkmap.CTX``."""
+    """House-text spans (as :func:`find_boilerplate` gives them) and content sentences of text ``i`` of
+    ``forkmap.CTX``."""
     c = CTX
     text, learned = c["texts"][i], c["learned"]
-    spans = [] if learned is None else merge_spans(pattern_spans(text, learned[i]) + learned[i])
+    spans = [] if learned is None else text_spans(text, learned[i])
     return mark_text(text, spans, c["min_chars"])
 
 
